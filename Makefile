@@ -1,0 +1,36 @@
+# make demo   set up .venv and run the main job (a short training run)
+# make test   set up .venv with the test tools and run the whole suite
+# make bench  set up .venv with the benchmark peers and run the benchmarks
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+
+.PHONY: demo test bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.core: $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.core
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.dev
+	-$(PY) -m pip install -q torch==2.13.0 || echo "PyTorch not installed: benchmarks run without it"
+	touch $@
+
+demo: $(VENV)/.core
+	$(PY) -m minidl.demo
+
+test: $(VENV)/.dev
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.bench
+	for b in benchmarks/*_bench.py; do env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info

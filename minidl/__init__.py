@@ -1,0 +1,22 @@
+"""minidl: a deep-learning framework written from scratch on NumPy, for teaching.
+
+    import minidl as mdl
+    x = mdl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    x.grad                     # array([2., 4., 6.], dtype=float32)
+"""
+from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .backend import (
+    Device,
+    cuda_is_available,
+    device,
+    get_default_device,
+    get_default_dtype,
+    manual_seed,
+    set_backend,
+    set_default_dtype,
+)
+from .functional.shape import cat, concat, stack
+
+__version__ = "0.1.0"

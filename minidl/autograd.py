@@ -1,0 +1,619 @@
+"""Reverse-mode automatic differentiation: Tensor, Function, backward, no_grad.
+
+The whole engine fits in this file. Read it in this order:
+
+1. :class:`Function` - one operation. ``forward`` maps input arrays to an
+   output array; ``backward`` maps the gradient of the loss with respect to the
+   output (``gy``) to the gradients with respect to each input. Calling a
+   Function on tensors runs ``forward`` and, when gradients are wanted, links
+   the output to the function (``output.creator = function``) and the function
+   to its inputs. Those links are the computational graph.
+2. :class:`Tensor` - an array plus what autograd needs: ``requires_grad``,
+   ``grad`` and ``creator``.
+3. :meth:`Tensor.backward` - sorts the functions of the graph so that each
+   comes after every function that used its output (a topological order,
+   found without recursion, so a graph 10,000 ops deep works), then walks them
+   from the loss back to the leaves applying the chain rule::
+
+       dL/dx = sum over the uses of x of  backward_of_that_use(dL/dy)
+
+   Gradients of leaves (tensors made by the user, such as weights) are added
+   into their ``.grad``.
+
+Two conveniences sit in the engine rather than in every op:
+
+* Broadcasting. ``a + b`` with ``a`` of shape (3, 1) and ``b`` of shape (4,)
+  gives (3, 4); the gradient that comes back for ``a`` is (3, 4) too and must be
+  summed back to (3, 1). The engine does that (``sum_to_shape``) for every
+  input, so an op's backward may return gradients of the broadcast shape.
+* Freeing. After a backward pass the functions drop what they saved (the
+  activations), unless ``retain_graph=True``. A second backward through a freed
+  graph is an error, never a silent doubling of the gradients.
+"""
+from __future__ import annotations
+
+import functools
+import weakref
+from typing import Any, Iterable, Sequence
+
+import numpy
+
+from . import backend
+from .backend import get_array_module, sum_to_shape
+
+# ------------------------------------------------------------------ grad mode
+_grad_enabled = True  # global like PyTorch's: one training loop, one thread
+
+
+def is_grad_enabled() -> bool:
+    """False inside ``no_grad()``: then operations record no graph."""
+    return _grad_enabled
+
+
+class no_grad:
+    """Context manager (or decorator) in which operations build no graph::
+
+        with mdl.no_grad():
+            y = model(x)          # no creator links, no saved activations
+    """
+
+    _enabled = False
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = self._enabled
+
+    def __exit__(self, *exc) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """The opposite of :class:`no_grad`: record the graph inside this block."""
+
+    _enabled = True
+
+
+# ------------------------------------------------------------------- Function
+class Function:
+    """One differentiable operation: ``forward`` and ``backward`` side by side.
+
+    Subclass it and write both on raw arrays (NumPy or CuPy)::
+
+        class Square(Function):
+            def forward(self, x):          # x: array
+                self.x = x                 # save what backward needs
+                return x * x
+            def backward(self, gy):        # gy: dL/dy, same shape as y
+                return 2 * self.x * gy     # dL/dx = dL/dy * dy/dx
+
+        y = Square()(t)                    # calling it builds the graph
+
+    Options of an op (a stride, an axis) go to ``__init__``; a fresh Function
+    object is made for every call, so ``self`` may hold what forward saved.
+
+    ``backward`` receives one gradient per output and returns one gradient per
+    input (a tuple when there are several), or ``None`` for an input that needs
+    none. ``self.needs_input_grad[i]`` tells whether input ``i`` wants one, so
+    an op can skip work (a frozen weight costs nothing).
+    """
+
+    # Set by __call__ when the graph is recorded.
+    inputs: tuple
+    needs_input_grad: tuple
+
+    def __call__(self, *inputs: Any):
+        tensors = _as_tensors(inputs)
+        self.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        ys = self.forward(*[t.data for t in tensors])
+        single = not isinstance(ys, tuple)
+        ys = (ys,) if single else ys
+        record = _grad_enabled and any(self.needs_input_grad)
+        outputs = tuple(Tensor(y, requires_grad=record) for y in ys)
+        if record:
+            self.inputs = tensors
+            self._outputs = [weakref.ref(o) for o in outputs]
+            self._output_meta = [(y.shape, y.dtype) for y in ys]
+            for o in outputs:
+                o.creator = self
+        return outputs[0] if single else outputs
+
+    def forward(self, *xs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.forward is not written")
+
+    def backward(self, *gys: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.backward is not written")
+
+    def _release(self) -> None:
+        """Forget everything saved for backward (and the inputs): free memory."""
+        self.__dict__.clear()
+        self._freed = True
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def _as_tensors(inputs: Sequence[Any]) -> tuple:
+    """Turn the arguments of a Function into Tensors.
+
+    Python numbers become constants with the dtype and device of the first
+    Tensor among the inputs, so ``x * 2`` stays float32 on x's device.
+    """
+    ref = next((x.data for x in inputs if isinstance(x, Tensor)), None)
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            out.append(x)
+        elif backend.is_array(x):
+            out.append(Tensor(x))
+        elif ref is not None and isinstance(x, (int, float, bool, numpy.generic)):
+            xp = get_array_module(ref)
+            dtype = ref.dtype if ref.dtype.kind == "f" else numpy.result_type(ref.dtype, x)
+            out.append(Tensor(xp.asarray(x, dtype=dtype)))
+        else:
+            out.append(Tensor(x))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------- Tensor
+class Tensor:
+    """An array that remembers how it was made.
+
+    Attributes:
+        data: the array (NumPy, CuPy or the strict stand-in).
+        requires_grad: whether gradients flow to (and through) it.
+        grad: after ``backward``, dL/d(this tensor), an array of ``data``'s
+            shape on the same device (leaves only, or after ``retain_grad``).
+            It is a plain array, not a Tensor: minidl does first derivatives.
+        creator: the Function that produced it, or None for a leaf.
+    """
+
+    __array_priority__ = 1000  # so ndarray * Tensor calls Tensor.__rmul__
+
+    def __init__(self, data: Any, requires_grad: bool = False, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if not backend.is_array(data):
+            data = _python_to_array(data)
+        if requires_grad and data.dtype.kind not in "fc":
+            raise TypeError(
+                f"only floating point tensors can require gradients, got dtype {data.dtype}"
+            )
+        self.data = data
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.creator: Function | None = None
+        self.name = name
+        self._retains_grad = False
+
+    # ---- basic facts
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> numpy.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> backend.Device:
+        return backend.Device(backend.device_of(self.data))
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        """PyTorch's name for :attr:`creator`."""
+        return self.creator
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = numpy.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
+        extra = ""
+        if backend.device_of(self.data) != "cpu":
+            extra += f", device='{backend.device_of(self.data)}'"
+        if self.creator is not None:
+            extra += f", grad_fn=<{type(self.creator).__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __array__(self, dtype=None, copy=None):
+        # CPU tensors convert like arrays; device tensors refuse, as CuPy does.
+        a = numpy.asarray(self.data)
+        return a if dtype is None else a.astype(dtype)
+
+    # ---- leaving the graph, moving, converting
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph (no creator, no grad)."""
+        return Tensor(self.data)
+
+    def numpy(self) -> numpy.ndarray:
+        """The data as a NumPy array (copied from the GPU when needed)."""
+        return backend.to_numpy(self.data)
+
+    def item(self) -> Any:
+        """The single value of a one-element tensor, as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return backend.to_numpy(self.data).tolist()
+
+    def to(self, device: Any = None, dtype: Any = None) -> "Tensor":
+        """A copy on ``device`` and/or of ``dtype``; differentiable."""
+        from .functional.shape import ToDevice
+
+        if device is None and dtype is None:
+            return self
+        return ToDevice(device, dtype)(self)
+
+    def float(self) -> "Tensor":
+        return self.to(dtype=numpy.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(dtype=numpy.float64)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_ can only change leaf tensors; use detach()")
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating point tensors can require gradients, got {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor too (handy for lessons)."""
+        self._retains_grad = True
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ---- backward
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Fill ``.grad`` of every leaf this tensor depends on with dL/dleaf.
+
+        Args:
+            grad: dL/d(self). May be omitted for a one-element tensor (then 1).
+            retain_graph: keep the saved activations for another backward.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True (or it ran under no_grad())"
+            )
+        xp = get_array_module(self.data)
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() without a gradient needs a one-element output (a loss), "
+                    f"got shape {self.shape}; pass backward(grad=...) of that shape"
+                )
+            grad = xp.ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else grad
+            if not backend.is_array(grad):
+                grad = xp.asarray(grad, dtype=self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"backward(grad=...) needs shape {self.shape} (the tensor's), got {grad.shape}"
+                )
+        if self.creator is None:  # backward on a leaf: its gradient is grad itself
+            _accumulate(self, grad)
+            return
+        _run_backward(self, grad, retain_graph)
+
+    # ---- arithmetic: each builds one Function from minidl.functional
+    def __add__(self, other):
+        return _arith.add(self, other)
+
+    def __radd__(self, other):
+        return _arith.add(other, self)
+
+    def __sub__(self, other):
+        return _arith.sub(self, other)
+
+    def __rsub__(self, other):
+        return _arith.sub(other, self)
+
+    def __mul__(self, other):
+        return _arith.mul(self, other)
+
+    def __rmul__(self, other):
+        return _arith.mul(other, self)
+
+    def __truediv__(self, other):
+        return _arith.div(self, other)
+
+    def __rtruediv__(self, other):
+        return _arith.div(other, self)
+
+    def __neg__(self):
+        return _arith.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __pow__(self, exponent):
+        return _arith.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return _arith.pow(base, self)
+
+    def __matmul__(self, other):
+        return _arith.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _arith.matmul(other, self)
+
+    def __abs__(self):
+        return _arith.abs(self)
+
+    # ---- comparisons: plain boolean tensors, no gradient
+    def _compare(self, other, op: str) -> "Tensor":
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(getattr(self.data, op)(other))
+
+    def __lt__(self, other):
+        return self._compare(other, "__lt__")
+
+    def __le__(self, other):
+        return self._compare(other, "__le__")
+
+    def __gt__(self, other):
+        return self._compare(other, "__gt__")
+
+    def __ge__(self, other):
+        return self._compare(other, "__ge__")
+
+    def __eq__(self, other):  # type: ignore[override]
+        return self._compare(other, "__eq__")
+
+    def __ne__(self, other):  # type: ignore[override]
+        return self._compare(other, "__ne__")
+
+    __hash__ = object.__hash__  # tensors are dict keys and set members by identity
+
+    # ---- elementwise functions
+    def exp(self):
+        return _arith.exp(self)
+
+    def log(self):
+        return _arith.log(self)
+
+    def sqrt(self):
+        return _arith.sqrt(self)
+
+    def abs(self):
+        return _arith.abs(self)
+
+    def pow(self, exponent):
+        return _arith.pow(self, exponent)
+
+    def clip(self, min=None, max=None):
+        return _arith.clip(self, min, max)
+
+    clamp = clip
+
+    def relu(self):
+        from .functional.activation import relu
+
+        return relu(self)
+
+    def sigmoid(self):
+        from .functional.activation import sigmoid
+
+        return sigmoid(self)
+
+    def tanh(self):
+        from .functional.activation import tanh
+
+        return tanh(self)
+
+    # ---- reductions (axis=, with dim= as an alias)
+    def sum(self, axis=None, keepdims: bool = False, *, dim=None):
+        return _reduce.sum(self, _axis(axis, dim), keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False, *, dim=None):
+        return _reduce.mean(self, _axis(axis, dim), keepdims)
+
+    def max(self, axis=None, keepdims: bool = False, *, dim=None):
+        return _reduce.max(self, _axis(axis, dim), keepdims)
+
+    def min(self, axis=None, keepdims: bool = False, *, dim=None):
+        return _reduce.min(self, _axis(axis, dim), keepdims)
+
+    def argmax(self, axis=None, *, dim=None) -> "Tensor":
+        return Tensor(self.data.argmax(axis=_axis(axis, dim)))
+
+    def argmin(self, axis=None, *, dim=None) -> "Tensor":
+        return Tensor(self.data.argmin(axis=_axis(axis, dim)))
+
+    # ---- shape
+    def reshape(self, *shape):
+        return _shape.reshape(self, *shape)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0):
+        keep = self.shape[:start_dim]
+        return _shape.reshape(self, *keep, -1)
+
+    def transpose(self, *axes):
+        return _shape.transpose(self, *axes)
+
+    @property
+    def T(self):
+        return _shape.transpose(self)
+
+    def squeeze(self, axis=None):
+        return _shape.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int):
+        return _shape.unsqueeze(self, axis)
+
+    def __getitem__(self, index):
+        return _shape.getitem(self, index)
+
+    def __setitem__(self, index, value):
+        if self.requires_grad or self.creator is not None:
+            raise RuntimeError(
+                "in-place assignment into a tensor that is part of a graph would corrupt its "
+                "gradient; assign into .data under no_grad(), or build a new tensor"
+            )
+        index = index.data if isinstance(index, Tensor) else index
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
+
+def _axis(axis, dim):
+    """Reductions take NumPy's ``axis``; PyTorch's ``dim`` is accepted too."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("give axis= or dim=, not both")
+        return dim
+    return axis
+
+
+def _python_to_array(data: Any):
+    """Lists and numbers -> a NumPy array; Python floats become the default dtype."""
+    array = numpy.asarray(data)
+    if array.dtype == object:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} (ragged or not numeric)")
+    if array.dtype.kind == "f" and not isinstance(data, (numpy.ndarray, numpy.generic)):
+        array = array.astype(backend.get_default_dtype())
+    return array
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:
+    """Make a leaf Tensor (a copy of ``data``).
+
+    Python floats become float32 (the default dtype); NumPy arrays keep their
+    dtype. ``device`` defaults to the current backend for Python and NumPy data,
+    and to the array's own device for CuPy data.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if not backend.is_array(data):
+        data = _python_to_array(data)
+    if device is None:
+        device = backend.get_default_device() if isinstance(data, numpy.ndarray) else backend.device_of(data)
+    array = backend.to_device(data, device)
+    array = array.astype(array.dtype if dtype is None else dtype, copy=True)  # always a copy
+    return Tensor(array, requires_grad=requires_grad)
+
+
+# ------------------------------------------------------------ backward engine
+def _topological_order(root: Tensor) -> list:
+    """Functions reachable from ``root``, each after all functions it feeds.
+
+    An iterative depth-first search: a function is appended once all of its
+    inputs' creators are appended (post-order), using an explicit stack
+    instead of recursion so that very deep graphs work.
+    """
+    order, visited = [], set()
+    stack = [(root.creator, False)]
+    while stack:
+        fn, expanded = stack.pop()
+        if expanded:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        visited.add(id(fn))
+        stack.append((fn, True))
+        for x in getattr(fn, "inputs", ()):
+            if x.creator is not None and id(x.creator) not in visited:
+                stack.append((x.creator, False))
+    return order
+
+
+def _run_backward(root: Tensor, grad: Any, retain_graph: bool) -> None:
+    order = _topological_order(root)
+    # dL/dt for the non-leaf tensors met so far. Keyed by the tensor itself
+    # (hashed by identity), which also keeps it alive until its creator runs.
+    grads = {root: grad}
+    for fn in reversed(order):  # from the loss towards the leaves
+        if getattr(fn, "_freed", False):
+            raise RuntimeError(
+                "Trying to backward through the graph a second time: its saved values were "
+                "freed by the first backward(). Pass backward(retain_graph=True) the first "
+                "time if you need to go through it again."
+            )
+        gys = []
+        for ref, (shape, dtype) in zip(fn._outputs, fn._output_meta):
+            out = ref()
+            g = grads.pop(out, None) if out is not None else None
+            if g is None:  # an output that did not reach the loss
+                g = get_array_module(grad).zeros(shape, dtype=dtype)
+            gys.append(g)
+        gxs = fn.backward(*gys)
+        gxs = gxs if isinstance(gxs, tuple) else (gxs,)
+        if len(gxs) != len(fn.inputs):
+            raise RuntimeError(
+                f"{type(fn).__name__}.backward returned {len(gxs)} gradient(s) for "
+                f"{len(fn.inputs)} input(s)"
+            )
+        for x, gx in zip(fn.inputs, gxs):
+            if gx is None or not x.requires_grad:
+                continue
+            gx = _fit_gradient(fn, x, gx)
+            if x.creator is None:
+                _accumulate(x, gx)
+            else:
+                grads[x] = grads[x] + gx if x in grads else gx
+                if x._retains_grad:
+                    _accumulate(x, gx)
+        if not retain_graph:
+            fn._release()
+
+
+def _fit_gradient(fn: Function, x: Tensor, gx: Any) -> Any:
+    """Sum a broadcast gradient back to ``x``'s shape; refuse a wrong shape."""
+    if gx.shape != x.shape:
+        try:
+            gx = sum_to_shape(gx, x.shape)
+        except ValueError:
+            gx = None
+        if gx is None or gx.shape != x.shape:
+            raise RuntimeError(
+                f"{type(fn).__name__}.backward returned a gradient that cannot be summed to "
+                f"the input's shape {x.shape}"
+            )
+    if gx.dtype != x.dtype:
+        gx = gx.astype(x.dtype)
+    return gx
+
+
+def _accumulate(x: Tensor, gx: Any) -> None:
+    """``x.grad += gx``, keeping a private copy (an op may hand the same array
+    to two inputs, and an optimizer must not change one through the other)."""
+    x.grad = gx.copy() if x.grad is None else x.grad + gx
+
+
+# The operators of Tensor call into minidl.functional, which itself needs
+# Function and Tensor from this module: import it last, once both exist.
+from .functional import arith as _arith  # noqa: E402
+from .functional import reduce as _reduce  # noqa: E402
+from .functional import shape as _shape  # noqa: E402

@@ -1,0 +1,16 @@
+"""Differentiable operations, one ``Function`` per op, forward and backward side by side.
+
+Files, in the order a course meets them:
+
+* ``arith``      add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clip, matmul
+* ``reduce``     sum, mean, max, min
+* ``shape``      reshape, transpose, indexing, concat, stack, moving devices
+* ``activation`` relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
+* ``loss``       cross_entropy, mse_loss, binary_cross_entropy_with_logits
+* ``linear``     linear (x @ W^T + b)
+
+``minidl.nn.functional`` (imported as ``F``) gathers the public ones.
+"""
+from .arith import abs, add, clip, div, exp, log, matmul, mul, neg, pow, sqrt, sub  # noqa: A004
+from .reduce import max, mean, min, sum  # noqa: A004
+from .shape import cat, concat, getitem, reshape, squeeze, stack, transpose, unsqueeze

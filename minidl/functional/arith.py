@@ -1,0 +1,250 @@
+"""Elementwise arithmetic and the matrix product, each a Function.
+
+Notation in the docstrings: ``x``, ``w`` inputs, ``y`` the output, ``gy`` the
+upstream gradient dL/dy (same shape as ``y``), ``gx`` the gradient returned
+for ``x``. Inputs may broadcast against each other; every backward here
+returns gradients of the broadcast (output) shape, and the engine sums them
+back to each input's shape (see :func:`minidl.backend.sum_to_shape`).
+"""
+from __future__ import annotations
+
+from ..autograd import Function, Tensor
+from ..backend import get_array_module
+
+
+class Add(Function):
+    """y = a + b;  ga = gy,  gb = gy."""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    """y = a - b;  ga = gy,  gb = -gy."""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class Mul(Function):
+    """y = a * b;  ga = gy * b,  gb = gy * a."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, gy):
+        ga = gy * self.b if self.needs_input_grad[0] else None
+        gb = gy * self.a if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """y = a / b;  ga = gy / b,  gb = -gy * a / b**2 = -gy * y / b."""
+
+    def forward(self, a, b):
+        self.b = b
+        self.y = a / b
+        return self.y
+
+    def backward(self, gy):
+        ga = gy / self.b if self.needs_input_grad[0] else None
+        gb = -gy * self.y / self.b if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x;  gx = -gy."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """y = x ** p;  gx = gy * p * x**(p-1),  gp = gy * y * log(x).
+
+    The gradient for the exponent is only computed when the exponent requires
+    one (it needs log(x), undefined for x <= 0).
+    """
+
+    def forward(self, x, p):
+        self.x, self.p = x, p
+        self.y = x**p
+        return self.y
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        gx = gy * self.p * self.x ** (self.p - 1) if self.needs_input_grad[0] else None
+        gp = gy * self.y * xp.log(self.x) if self.needs_input_grad[1] else None
+        return gx, gp
+
+
+class Exp(Function):
+    """y = exp(x);  gx = gy * y."""
+
+    def forward(self, x):
+        self.y = get_array_module(x).exp(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy * self.y
+
+
+class Log(Function):
+    """y = log(x) (natural);  gx = gy / x."""
+
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).log(x)
+
+    def backward(self, gy):
+        return gy / self.x
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  gx = gy / (2 y)."""
+
+    def forward(self, x):
+        self.y = get_array_module(x).sqrt(x)
+        return self.y
+
+    def backward(self, gy):
+        return gy / (2 * self.y)
+
+
+class Abs(Function):
+    """y = |x|;  gx = gy * sign(x)  (0 at x = 0, as PyTorch)."""
+
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).abs(x)
+
+    def backward(self, gy):
+        return gy * get_array_module(gy).sign(self.x)
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);  gx = gy where lo <= x <= hi, else 0.
+
+    Either bound may be None. At a bound the gradient passes (as PyTorch's
+    clamp does).
+    """
+
+    def __init__(self, lo=None, hi=None):
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"clip needs min <= max, got min={lo}, max={hi}")
+        self.lo, self.hi = lo, hi
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x = x
+        return xp.clip(x, self.lo, self.hi)
+
+    def backward(self, gy):
+        keep = True
+        if self.lo is not None:
+            keep = keep & (self.x >= self.lo)
+        if self.hi is not None:
+            keep = keep & (self.x <= self.hi)
+        return gy * keep
+
+
+class MatMul(Function):
+    """y = a @ b, with NumPy's rules for 1-D and batched (stacked) operands.
+
+    Shapes: a (..., n, k) @ b (..., k, m) -> y (..., n, m);
+    ga = gy @ b^T  (..., n, k),   gb = a^T @ gy  (..., k, m).
+    A 1-D ``a`` is a row (1, k), a 1-D ``b`` a column (k, 1); the extra axis is
+    put in for the backward products and taken out again. Batch axes that
+    broadcast are summed back by the engine.
+    """
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul needs arrays of at least 1 dimension; use * for scalars")
+        k_a = a.shape[-1]
+        k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if k_a != k_b:
+            raise ValueError(
+                f"matmul shape mismatch: {tuple(a.shape)} @ {tuple(b.shape)} "
+                f"(a's last dimension {k_a} must equal b's {'first' if b.ndim == 1 else 'second-to-last'} "
+                f"dimension {k_b})"
+            )
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        # Put the 1-D operands' missing axes back, so every product is 2-D+.
+        a = self.a[None, :] if self.a.ndim == 1 else self.a  # (.., n, k)
+        b = self.b[:, None] if self.b.ndim == 1 else self.b  # (.., k, m)
+        if self.a.ndim == 1:
+            gy = xp.expand_dims(gy, -2)
+        if self.b.ndim == 1:
+            gy = xp.expand_dims(gy, -1)  # (.., n, m)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = gy @ xp.swapaxes(b, -1, -2)  # (.., n, k)
+            ga = ga[..., 0, :] if self.a.ndim == 1 else ga
+        if self.needs_input_grad[1]:
+            gb = xp.swapaxes(a, -1, -2) @ gy  # (.., k, m)
+            gb = gb[..., 0] if self.b.ndim == 1 else gb
+        return ga, gb
+
+
+# ---- functional forms (what Tensor's operators call)
+def add(a, b) -> Tensor:
+    return Add()(a, b)
+
+
+def sub(a, b) -> Tensor:
+    return Sub()(a, b)
+
+
+def mul(a, b) -> Tensor:
+    return Mul()(a, b)
+
+
+def div(a, b) -> Tensor:
+    return Div()(a, b)
+
+
+def neg(x) -> Tensor:
+    return Neg()(x)
+
+
+def pow(x, p) -> Tensor:  # noqa: A001 - the name users expect
+    return Pow()(x, p)
+
+
+def exp(x) -> Tensor:
+    return Exp()(x)
+
+
+def log(x) -> Tensor:
+    return Log()(x)
+
+
+def sqrt(x) -> Tensor:
+    return Sqrt()(x)
+
+
+def abs(x) -> Tensor:  # noqa: A001
+    return Abs()(x)
+
+
+def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
+    return Clip(min, max)(x)
+
+
+def matmul(a, b) -> Tensor:
+    return MatMul()(a, b)

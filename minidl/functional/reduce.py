@@ -1,0 +1,123 @@
+"""Reductions: sum, mean, max, min over ``axis`` (None = all, int or tuple).
+
+A reduction's gradient has to be spread back over the axes it removed. With
+``keepdims=False`` those axes are gone from ``gy``, so backward first puts
+them back as axes of length 1 (``_restore_axes``); broadcasting then copies
+``gy`` along them.
+"""
+from __future__ import annotations
+
+import builtins  # this module defines its own sum/max/min
+
+from ..autograd import Function, Tensor
+from ..backend import get_array_module
+
+
+def _normalize_axis(axis, ndim: int) -> tuple:
+    """None -> every axis; an int or a tuple -> a tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimension(s)")
+        out.append(a % ndim if ndim else 0)
+    return tuple(out)
+
+
+def _restore_axes(gy, axes: tuple, keepdims: bool):
+    """Reinsert the reduced axes as length-1 axes: (N,) -> (N, 1) for axis=1."""
+    if keepdims:
+        return gy
+    xp = get_array_module(gy)
+    for a in sorted(axes):
+        gy = xp.expand_dims(gy, a)
+    return gy
+
+
+class Sum(Function):
+    """y = sum of x over ``axis``;  gx = gy copied (broadcast) over those axes."""
+
+    def __init__(self, axis=None, keepdims: bool = False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.shape = x.shape
+        self.axes = _normalize_axis(self.axis, x.ndim)
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return xp.broadcast_to(_restore_axes(gy, self.axes, self.keepdims), self.shape)
+
+
+class Mean(Function):
+    """y = mean of x over ``axis`` (n values);  gx = gy / n over those axes."""
+
+    def __init__(self, axis=None, keepdims: bool = False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.shape = x.shape
+        self.axes = _normalize_axis(self.axis, x.ndim)
+        self.n = 1
+        for a in self.axes:
+            self.n *= x.shape[a]
+        return x.mean(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        g = _restore_axes(gy, self.axes, self.keepdims) / self.n
+        return xp.broadcast_to(g, self.shape)
+
+
+class Max(Function):
+    """y = max of x over ``axis`` (``Min`` for the minimum).
+
+    gx = gy at the positions that hold the extreme value, 0 elsewhere. When
+    several positions tie, the gradient is shared equally among them (a
+    subgradient, as NumPy-style ``amax`` in PyTorch does), so the sum of the
+    gradient over a reduced slice always equals gy.
+    """
+
+    pick = "max"
+
+    def __init__(self, axis=None, keepdims: bool = False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        if x.size == 0:
+            raise ValueError(f"{self.pick}() of an empty tensor (shape {x.shape})")
+        self.x = x
+        self.axes = _normalize_axis(self.axis, x.ndim)
+        self.y = getattr(x, self.pick)(axis=self.axes, keepdims=True)
+        return self.y if self.keepdims else self.y.reshape(
+            tuple(n for i, n in enumerate(x.shape) if i not in self.axes)
+        )
+
+    def backward(self, gy):
+        hit = self.x == self.y  # (x.shape) True at the extreme values
+        count = hit.sum(axis=self.axes, keepdims=True)
+        return hit * (_restore_axes(gy, self.axes, self.keepdims) / count)
+
+
+class Min(Max):
+    __doc__ = Max.__doc__
+    pick = "min"
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return Sum(axis, keepdims)(x)
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    return Mean(axis, keepdims)(x)
+
+
+def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return Max(axis, keepdims)(x)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    return Min(axis, keepdims)(x)

@@ -1,0 +1,206 @@
+"""Ops that move values around without changing them: reshape, transpose,
+indexing, concatenation, stacking, moving between devices.
+
+Each is linear, and its backward is its adjoint (the "transpose" of the
+linear map): reshape back, transpose with the inverse permutation, scatter the
+gradient into the indexed places, split the concatenated gradient.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy
+
+from .. import backend
+from ..autograd import Function, Tensor
+from ..backend import get_array_module
+
+
+class Reshape(Function):
+    """y = x viewed with a new shape (same values, same order);  gx = gy reshaped back."""
+
+    def __init__(self, shape: tuple):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ValueError(
+                f"cannot reshape a tensor of shape {tuple(x.shape)} ({x.size} values) "
+                f"into shape {tuple(self.shape)}"
+            ) from None
+
+    def backward(self, gy):
+        return gy.reshape(self.in_shape)
+
+
+class Transpose(Function):
+    """y = x with its axes permuted (NumPy's ``transpose``; no axes = reverse them).
+
+    gx = gy permuted by the inverse permutation (``argsort`` of the axes).
+    """
+
+    def __init__(self, axes: tuple | None = None):
+        self.axes = axes
+
+    def forward(self, x):
+        self.perm = tuple(range(x.ndim))[::-1] if self.axes is None else self.axes
+        if sorted(a % max(x.ndim, 1) for a in self.perm) != list(range(x.ndim)):
+            raise ValueError(
+                f"transpose axes {self.axes} are not a permutation of the {x.ndim} axes "
+                f"of a tensor of shape {tuple(x.shape)}"
+            )
+        return x.transpose(self.perm)
+
+    def backward(self, gy):
+        inverse = tuple(numpy.argsort([a % gy.ndim for a in self.perm]))
+        return gy.transpose(inverse)
+
+
+def _is_basic(index: Any) -> bool:
+    """Basic indexing (ints, slices, None, ...) never repeats an element."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+
+
+class GetItem(Function):
+    """y = x[index], basic (slices) or integer-array (fancy) indexing.
+
+    gx = zeros like x, with gy added at the indexed places. Fancy indexing may
+    pick the same element twice (``x[[0, 0]]``); its gradient must then be the
+    sum of both, which a plain ``gx[index] = gy`` would lose: so repeated
+    indices go through ``scatter_add`` (NumPy's ``add.at``).
+    """
+
+    def __init__(self, index: Any):
+        self.index = index
+
+    def forward(self, x):
+        self.shape, self.dtype = x.shape, x.dtype
+        return x[self.index]
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        if _is_basic(self.index):
+            gx[self.index] = gy
+        else:
+            backend.scatter_add(gx, self.index, gy)
+        return gx
+
+
+class Concat(Function):
+    """y = the inputs joined along ``axis``;  each gx = its slice of gy."""
+
+    def __init__(self, axis: int = 0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        xp = get_array_module(*xs)
+        self.sizes = [x.shape[self.axis] for x in xs]
+        return xp.concatenate(xs, axis=self.axis)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        cuts = numpy.cumsum(self.sizes)[:-1].tolist()
+        return tuple(xp.split(gy, cuts, axis=self.axis))
+
+
+class Stack(Function):
+    """y = the inputs stacked along a new ``axis``;  each gx = gy taken along it."""
+
+    def __init__(self, axis: int = 0):
+        self.axis = axis
+
+    def forward(self, *xs):
+        xp = get_array_module(*xs)
+        return xp.stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        return tuple(xp.moveaxis(gy, self.axis, 0))
+
+
+class ToDevice(Function):
+    """y = x copied to another device and/or dtype;  gx = gy copied back."""
+
+    def __init__(self, device: Any = None, dtype: Any = None):
+        self.device, self.dtype = device, dtype
+
+    def forward(self, x):
+        self.src_device, self.src_dtype = backend.device_of(x), x.dtype
+        y = x if self.device is None else backend.to_device(x, self.device)
+        if self.dtype is not None:
+            y = y.astype(self.dtype)
+        return y if y is not x else x.copy()
+
+    def backward(self, gy):
+        return backend.to_device(gy, self.src_device).astype(self.src_dtype, copy=False)
+
+
+# ---- functional forms
+def reshape(x, *shape) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Reshape(tuple(shape))(x)
+
+
+def transpose(x, *axes) -> Tensor:
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = tuple(axes[0])
+    return Transpose(tuple(axes) if axes else None)(x)
+
+
+def squeeze(x, axis=None) -> Tensor:
+    shape = x.shape
+    if axis is None:
+        new = tuple(n for n in shape if n != 1)
+    else:
+        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+        for a in axes:
+            if shape[a] != 1:
+                raise ValueError(f"cannot squeeze axis {a} of size {shape[a]} (shape {shape})")
+        new = tuple(n for i, n in enumerate(shape) if i not in axes)
+    return Reshape(new)(x)
+
+
+def unsqueeze(x, axis: int) -> Tensor:
+    shape = list(x.shape)
+    axis = axis if axis >= 0 else axis + len(shape) + 1
+    shape.insert(axis, 1)
+    return Reshape(tuple(shape))(x)
+
+
+def _plain_index(index: Any) -> Any:
+    """Tensors and lists inside an index -> arrays (of the data's backend)."""
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data
+    return index
+
+
+def getitem(x, index) -> Tensor:
+    index = _plain_index(index)
+    if isinstance(index, list):
+        index = get_array_module(x).asarray(index)
+    return GetItem(index)(x)
+
+
+def concat(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (``torch.cat``, ``numpy.concatenate``)."""
+    if len(tensors) == 0:
+        raise ValueError("concat needs at least one tensor")
+    return Concat(axis)(*tensors)
+
+
+cat = concat
+
+
+def stack(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Join tensors of one shape along a new axis."""
+    if len(tensors) == 0:
+        raise ValueError("stack needs at least one tensor")
+    return Stack(axis)(*tensors)
