@@ -18,5 +18,6 @@ from .backend import (
     set_default_dtype,
 )
 from .functional.shape import cat, concat, stack
+from .gradcheck import GradcheckError, gradcheck
 
 __version__ = "0.1.0"

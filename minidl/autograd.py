@@ -498,7 +498,10 @@ def _axis(axis, dim):
 
 def _python_to_array(data: Any):
     """Lists and numbers -> a NumPy array; Python floats become the default dtype."""
-    array = numpy.asarray(data)
+    try:
+        array = numpy.asarray(data)
+    except ValueError:  # ragged nested lists
+        array = numpy.empty(0, dtype=object)
     if array.dtype == object:
         raise TypeError(f"cannot make a tensor from {type(data).__name__} (ragged or not numeric)")
     if array.dtype.kind == "f" and not isinstance(data, (numpy.ndarray, numpy.generic)):
