@@ -19,5 +19,8 @@ from .backend import (
 )
 from .functional.shape import cat, concat, stack
 from .gradcheck import GradcheckError, gradcheck
+from .serialization import load, save
+
+from . import functional, nn, optim  # noqa: E402  (subpackages, after the core names they use)
 
 __version__ = "0.1.0"

@@ -11,6 +11,18 @@ Files, in the order a course meets them:
 
 ``minidl.nn.functional`` (imported as ``F``) gathers the public ones.
 """
+from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .arith import abs, add, clip, div, exp, log, matmul, mul, neg, pow, sqrt, sub  # noqa: A004
+from .linear import linear
+from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .reduce import max, mean, min, sum  # noqa: A004
 from .shape import cat, concat, getitem, reshape, squeeze, stack, transpose, unsqueeze
+
+__all__ = [
+    "abs", "add", "clip", "div", "exp", "log", "matmul", "mul", "neg", "pow", "sqrt", "sub",
+    "max", "mean", "min", "sum",
+    "cat", "concat", "getitem", "reshape", "squeeze", "stack", "transpose", "unsqueeze",
+    "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh",
+    "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
+    "linear",
+]
