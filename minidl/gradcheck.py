@@ -108,6 +108,8 @@ def _as_inputs(inputs: Any) -> list:
         inputs = (inputs,)
     out = []
     for a in inputs:
+        if isinstance(a, numpy.floating):  # a NumPy scalar: a 0-d input
+            a = numpy.asarray(a)
         if backend.is_array(a) and a.dtype.kind == "f":
             a = Tensor(a, requires_grad=True)
         out.append(a)

@@ -187,10 +187,10 @@ class MatMul(Function):
         # Put the 1-D operands' missing axes back, so every product is 2-D+.
         a = self.a[None, :] if self.a.ndim == 1 else self.a  # (.., n, k)
         b = self.b[:, None] if self.b.ndim == 1 else self.b  # (.., k, m)
+        if self.b.ndim == 1:  # (this one first: for 1-D @ 1-D, gy is 0-d)
+            gy = xp.expand_dims(gy, -1)
         if self.a.ndim == 1:
-            gy = xp.expand_dims(gy, -2)
-        if self.b.ndim == 1:
-            gy = xp.expand_dims(gy, -1)  # (.., n, m)
+            gy = xp.expand_dims(gy, -2)  # (.., n, m)
         ga = gb = None
         if self.needs_input_grad[0]:
             ga = gy @ xp.swapaxes(b, -1, -2)  # (.., n, k)
