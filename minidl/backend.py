@@ -289,6 +289,8 @@ def sum_to_shape(array: Any, shape: tuple) -> Any:
     1, so its gradient adds those copies back: sum the leading axes away, then
     sum (keeping dims) every axis where ``shape`` has a 1.
     """
+    # BEGIN SOLUTION sum_to_shape
+    # TODO: sum the extra leading axes away, then sum (keepdims) the axes where shape has a 1
     shape = tuple(shape)
     if array.shape == shape:
         return array
@@ -300,3 +302,4 @@ def sum_to_shape(array: Any, shape: tuple) -> Any:
     if lead:
         out = out.reshape(out.shape[lead:])
     return out
+    # END SOLUTION

@@ -183,6 +183,8 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, gy):
+        # BEGIN SOLUTION matmul_backward
+        # TODO: ga = gy @ b^T and gb = a^T @ gy; treat a 1-D a as a row (1, k) and a 1-D b as a column (k, 1)
         xp = get_array_module(gy)
         # Put the 1-D operands' missing axes back, so every product is 2-D+.
         a = self.a[None, :] if self.a.ndim == 1 else self.a  # (.., n, k)
@@ -199,6 +201,7 @@ class MatMul(Function):
             gb = xp.swapaxes(a, -1, -2) @ gy  # (.., k, m)
             gb = gb[..., 0] if self.b.ndim == 1 else gb
         return ga, gb
+        # END SOLUTION
 
 
 # ---- functional forms (what Tensor's operators call)

@@ -41,6 +41,8 @@ class Adam(Optimizer):
             raise ValueError(f"invalid eps={group['eps']}: must be >= 0")
 
     def _update(self, p, grad, state, group) -> None:
+        # BEGIN SOLUTION adam
+        # TODO: weight decay (decoupled for AdamW), moments m and v in state, bias correction, update p.data in place
         xp = get_array_module(p.data)
         beta1, beta2 = group["betas"]
         if self.decoupled:
@@ -67,6 +69,7 @@ class Adam(Optimizer):
         bias2 = 1 - beta2**t
         denom = xp.sqrt(v) / math.sqrt(bias2) + group["eps"]
         p.data -= (group["lr"] / bias1) * (m / denom)
+        # END SOLUTION
 
 
 class AdamW(Adam):

@@ -32,6 +32,8 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0 and dampening = 0")
 
     def _update(self, p, grad, state, group) -> None:
+        # BEGIN SOLUTION sgd_momentum
+        # TODO: add weight decay to grad, keep state["momentum_buffer"] (b = g at the first step), update p.data in place
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * p.data
         momentum = group["momentum"]
@@ -45,3 +47,4 @@ class SGD(Optimizer):
             buf = state["momentum_buffer"]
             grad = grad + momentum * buf if group["nesterov"] else buf
         p.data -= group["lr"] * grad
+        # END SOLUTION

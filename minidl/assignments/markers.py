@@ -1,0 +1,85 @@
+"""Solution markers: how a student copy is cut out of minidl's own source.
+
+In minidl's source, the body of an exercise sits between two marker lines,
+with a hint for the student as the first ``# TODO`` comment inside::
+
+    def backward(self, gy):
+        # BEGIN SOLUTION matmul_backward
+        # TODO: ga = gy @ b^T and gb = a^T @ gy (mind the 1-D cases)
+        ...the reference code...
+        # END SOLUTION
+
+In the student copy the whole block becomes the hint and a
+``raise NotImplementedError``, at the block's indentation::
+
+    def backward(self, gy):
+        # TODO: ga = gy @ b^T and gb = a^T @ gy (mind the 1-D cases)
+        raise NotImplementedError("exercise matmul_backward: write this part")
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION (?P<name>\w+)\s*$")
+END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
+TODO = re.compile(r"^[ \t]*# TODO")
+
+
+class MarkerError(ValueError):
+    """Unbalanced or unknown solution markers."""
+
+
+@dataclass
+class Block:
+    name: str
+    start: int  # line index of BEGIN
+    end: int  # line index of END
+    indent: str
+    hint: list
+
+
+def find_blocks(text: str, filename: str = "<source>") -> dict:
+    """name -> Block for every marked solution in ``text``."""
+    blocks, current = {}, None
+    for i, line in enumerate(text.splitlines()):
+        begin = BEGIN.match(line)
+        if begin:
+            if current is not None:
+                raise MarkerError(f"{filename}:{i + 1}: BEGIN SOLUTION {begin['name']} inside {current.name}")
+            current = Block(begin["name"], i, -1, begin["indent"], [])
+        elif END.match(line):
+            if current is None:
+                raise MarkerError(f"{filename}:{i + 1}: END SOLUTION without BEGIN")
+            current.end = i
+            if current.name in blocks:
+                raise MarkerError(f"{filename}: solution {current.name} is marked twice")
+            blocks[current.name] = current
+            current = None
+        elif current is not None and TODO.match(line):
+            current.hint.append(line.strip())
+    if current is not None:
+        raise MarkerError(f"{filename}: BEGIN SOLUTION {current.name} is never closed")
+    return blocks
+
+
+def strip_solutions(text: str, names: set, filename: str = "<source>") -> str:
+    """Replace the blocks named in ``names`` by their hint and NotImplementedError."""
+    lines = text.splitlines()
+    blocks = find_blocks(text, filename)
+    missing = set(names) - set(blocks)
+    if missing:
+        raise MarkerError(f"{filename}: no solution markers for {sorted(missing)}")
+    for block in sorted((blocks[n] for n in names), key=lambda b: b.start, reverse=True):
+        hint = block.hint or [f"# TODO: write {block.name}"]
+        replacement = [block.indent + h for h in hint]
+        replacement.append(f'{block.indent}raise NotImplementedError("exercise {block.name}: write this part")')
+        lines[block.start : block.end + 1] = replacement
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def remove_markers(text: str) -> str:
+    """Drop the marker lines themselves, keeping the solutions (for tidy reference copies)."""
+    return "\n".join(line for line in text.splitlines() if not (BEGIN.match(line) or END.match(line))) + (
+        "\n" if text.endswith("\n") else ""
+    )
