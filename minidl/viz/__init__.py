@@ -1,0 +1,2 @@
+"""Pictures: the computational graph, training curves, image grids."""
+from .graph import save_graph, to_dot
