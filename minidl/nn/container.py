@@ -1,24 +1,37 @@
-"""Containers: Sequential runs modules in order; ModuleList just holds them."""
+"""Containers: Sequential runs modules in order; ModuleList just holds them.
+
+Both register their modules as children named "0", "1", ..., so parameter
+names match PyTorch's ("0.weight", "2.bias") and state dicts move between the two.
+"""
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Union
 
 from .module import Module
+
+
+def _check_index(index: int, length: int, owner: str) -> int:
+    """A non-negative position for ``index`` (negative counts from the end)."""
+    if not -length <= index < length:
+        raise IndexError(f"index {index} is out of range for {owner} of length {length}")
+    return index % length
 
 
 class Sequential(Module):
     """Modules applied one after the other: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
-    Children are named "0", "1", ... (or by an OrderedDict's keys), so
-    parameter names match PyTorch's ("0.weight").
+    Also ``Sequential(OrderedDict([("conv", ...), ("relu", ...)]))`` to choose
+    the names. Indexing gives a layer (``model[0]``, ``model[-1]``) or, with a
+    slice, a new Sequential that shares the layers (``model[:-1]``, the network
+    without its head).
     """
 
     def __init__(self, *modules: Any):
         super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+        if len(modules) == 1 and isinstance(modules[0], (dict, OrderedDict)):
             for name, m in modules[0].items():
-                self.add_module(name, m)
+                self.add_module(str(name), m)
         else:
             for i, m in enumerate(modules):
                 self.add_module(str(i), m)
@@ -28,40 +41,66 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def __getitem__(self, index: int | slice) -> Any:
+    def __getitem__(self, index: Union[int, slice]) -> Any:
         items = list(self._modules.items())
         if isinstance(index, slice):
             return Sequential(OrderedDict(items[index]))
-        return items[index][1]
+        return items[_check_index(index, len(items), "Sequential")][1]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        names = list(self._modules)
+        self.add_module(names[_check_index(index, len(names), "Sequential")], module)
 
     def __len__(self) -> int:
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(list(self._modules.values()))
 
     def append(self, module: Module) -> "Sequential":
+        """Add ``module`` at the end (named by its position); returns self."""
         self.add_module(str(len(self._modules)), module)
         return self
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters are registered (a plain list hides them)."""
+    """A list of modules whose parameters are registered (a plain list hides them
+    from ``parameters()``, ``to()`` and ``state_dict()``).
+
+    It has no forward: the owner decides how to use the modules::
+
+        self.blocks = nn.ModuleList([Block() for _ in range(4)])
+        ...
+        for block in self.blocks:
+            x = block(x)
+    """
 
     def __init__(self, modules: Iterable[Module] = ()):
         super().__init__()
-        for m in modules:
-            self.append(m)
+        self.extend(modules)
 
     def append(self, module: Module) -> "ModuleList":
+        """Add ``module`` at the end; returns self."""
         self.add_module(str(len(self._modules)), module)
         return self
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
+    def extend(self, modules: Iterable[Module]) -> "ModuleList":
+        """Append each of ``modules``; returns self."""
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __getitem__(self, index: Union[int, slice]) -> Any:
+        values = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(values[index])
+        return values[_check_index(index, len(values), "ModuleList")]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(str(_check_index(index, len(self._modules), "ModuleList")), module)
 
     def __len__(self) -> int:
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        return iter(list(self._modules.values()))

@@ -1,6 +1,19 @@
-"""``import minidl.nn.functional as F``: every differentiable op by its PyTorch name.
+"""``import minidl.nn.functional as F``: the differentiable ops by their PyTorch names.
 
-The ops themselves live in :mod:`minidl.functional`, one file per family.
+The ops themselves live in :mod:`minidl.functional`, one file per family, each
+a ``Function`` with its forward and backward side by side. This module only
+gathers them under one name; each line says where to read an op.
 """
-from ..functional import *  # noqa: F401,F403
-from ..functional import __all__  # noqa: F401
+# Activations: minidl/functional/activation.py
+from ..functional.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+
+# Losses: minidl/functional/loss.py
+from ..functional.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss  # noqa: F401
+
+# The fully connected layer: minidl/functional/linear.py
+from ..functional.linear import linear  # noqa: F401
+
+# Arithmetic, reductions and shapes (also Tensor methods): arith.py, reduce.py, shape.py
+from ..functional.arith import abs, add, clip, div, exp, log, matmul, mul, neg, pow, sqrt, sub  # noqa: F401,A004
+from ..functional.reduce import max, mean, min, sum  # noqa: F401,A004
+from ..functional.shape import cat, concat, getitem, reshape, squeeze, stack, transpose, unsqueeze  # noqa: F401

@@ -22,14 +22,20 @@ PyTorch's default for Linear and Conv2d (and ours):
     weight: kaiming_uniform_(a=sqrt(5)), which works out to U(-1/sqrt(fan_in), 1/sqrt(fan_in))
     bias:   U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 
-Every function fills a Tensor in place and returns it. Random numbers are drawn
-on the CPU from ``generator`` (default: split off the seeded default
-generator), then moved to the tensor's device.
+Every function fills a Tensor (or a raw array) in place and returns it.
+Random numbers are drawn on the CPU from ``generator`` (a NumPy Generator, or
+an int seed; default: split off the default generator that ``mdl.manual_seed``
+seeds), then moved to the tensor's device with ``xp.asarray``: the same seed
+gives the same weights on every backend.
+
+Why a = sqrt(5) gives 1/sqrt(fan_in): calculate_gain("leaky_relu", sqrt(5)) =
+sqrt(2 / (1 + 5)) = sqrt(1/3), and b = sqrt(1/3) * sqrt(3 / fan_in) = 1/sqrt(fan_in).
+A uniform U(-b, b) has standard deviation b / sqrt(3).
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy
 
@@ -79,62 +85,82 @@ def _fill(tensor: Tensor, values: numpy.ndarray) -> Tensor:
     return tensor
 
 
-def _rng(generator: Optional[numpy.random.Generator]) -> numpy.random.Generator:
-    return generator if generator is not None else backend.new_generator()
+Generator = Union[numpy.random.Generator, int, None]
 
 
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
+def _rng(generator: Generator) -> numpy.random.Generator:
+    """The generator to draw from: the one given, one from an int seed, or a fresh split."""
+    if isinstance(generator, numpy.random.Generator):
+        return generator
+    if generator is None or isinstance(generator, (int, numpy.integer)):
+        return backend.new_generator(None if generator is None else int(generator))
+    raise TypeError(f"generator must be a numpy.random.Generator, an int seed or None, got {type(generator).__name__}")
+
+
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator = None) -> Tensor:
     """Fill with U(a, b)."""
     return _fill(tensor, _rng(generator).uniform(a, b, size=tensor.shape))
 
 
-def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Generator = None) -> Tensor:
     """Fill with N(mean, std^2)."""
     return _fill(tensor, _rng(generator).normal(mean, std, size=tensor.shape))
 
 
 def constant_(tensor: Tensor, value: float) -> Tensor:
+    """Fill with ``value``."""
     return _fill(tensor, numpy.full(tensor.shape, value))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
+    """Fill with 0 (the usual start for biases and batch norm's shift)."""
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
+    """Fill with 1 (batch norm's scale)."""
     return constant_(tensor, 1.0)
 
 
-def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator = None) -> Tensor:
     """Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Generator = None) -> Tensor:
     """Glorot: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def kaiming_uniform_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Generator = None
 ) -> Tensor:
-    """He: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a)."""
+    """He: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a).
+
+    ``a`` is the negative slope of a leaky ReLU that follows (0 for ReLU);
+    ``mode="fan_in"`` keeps the forward activations' variance, "fan_out" the
+    backward gradients'.
+    """
+    if tensor.size == 0:  # nothing to fill (and a fan of 0 would divide by zero)
+        return tensor
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
     return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator: Generator = None
 ) -> Tensor:
-    """He: N(0, std^2) with std = gain / sqrt(fan)."""
+    """He: N(0, std^2) with std = gain / sqrt(fan), gain = calculate_gain(nonlinearity, a)."""
+    if tensor.size == 0:
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, generator)
 
 
-def default_layer_init_(weight: Tensor, bias: Optional[Tensor], generator=None) -> None:
+def default_layer_init_(weight: Tensor, bias: Optional[Tensor], generator: Generator = None) -> None:
     """PyTorch's reset_parameters() for Linear and Conv: see the module docstring."""
     kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
     if bias is not None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy
+
 from .. import backend
 from ..autograd import Tensor
 from ..functional.linear import linear
@@ -11,30 +13,60 @@ from .module import Module, Parameter
 
 
 class Linear(Module):
-    """y = x W^T + b, with W (out_features, in_features) initialised as PyTorch does.
+    """The fully connected layer: y = x W^T + b.
 
-    Input (..., in_features) -> output (..., out_features).
+    Shapes: x (..., in_features) -> y (..., out_features);
+    W ``weight`` (out_features, in_features), b ``bias`` (out_features,), as in
+    PyTorch, so weights move between the two unchanged.
+
+    Initialised as PyTorch does (see :mod:`minidl.nn.init`): W and b from
+    U(-1/sqrt(in_features), 1/sqrt(in_features)), drawn from the default
+    generator (``mdl.manual_seed`` fixes them).
+
+    Args:
+        in_features, out_features: sizes of each input and output sample.
+        bias: learn an additive bias (default True).
+        device: where the parameters live (default: the current backend).
+        dtype: their dtype (default float32).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device: Any = None, dtype: Any = None
+    ):
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, out_features={out_features}")
-        self.in_features, self.out_features = in_features, out_features
-        xp = backend.namespace(device or backend.get_default_device())
-        dtype = dtype or backend.get_default_dtype()
-        self.weight = Parameter(xp.empty((out_features, in_features), dtype=dtype))
-        self.bias = Parameter(xp.empty((out_features,), dtype=dtype)) if bias else None
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, numpy.integer)) or isinstance(n, bool) or n < 1:
+                raise ValueError(
+                    f"Linear needs positive sizes, got in_features={in_features!r}, out_features={out_features!r}"
+                )
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        xp = backend.namespace(backend.get_default_device() if device is None else device)
+        dtype = backend.get_default_dtype() if dtype is None else numpy.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Linear needs a floating dtype, got {dtype}")
+        self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(xp.empty((self.out_features,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Draw fresh weights as PyTorch does: kaiming_uniform_(a=sqrt(5)) and U(+-1/sqrt(fan_in))."""
         init.default_layer_init_(self.weight, self.bias)
 
-    def forward(self, x: Any) -> Tensor:
-        if x.shape[-1:] != (self.in_features,):
+    def forward(self, x: Tensor) -> Tensor:
+        if len(x.shape) == 0 or x.shape[-1] != self.in_features:
+            got = x.shape[-1] if len(x.shape) else 0
             raise ValueError(
                 f"Linear expects {self.in_features} input features, got input of shape {tuple(x.shape)} "
-                f"({x.shape[-1] if len(x.shape) else 0} features); check the flattened size feeding this layer"
+                f"({got} features); check the flattened size feeding this layer"
+            )
+        x_device, w_device = backend.device_of(x.data), backend.device_of(self.weight.data)
+        if x_device != w_device:
+            raise ValueError(
+                f"Linear's input is on {x_device!r} but its weight is on {w_device!r}; "
+                f"move one of them (x.to({w_device!r}) or model.to({x_device!r}))"
             )
         return linear(x, self.weight, self.bias)
 
@@ -43,24 +75,37 @@ class Linear(Module):
 
 
 class Identity(Module):
-    """y = x (a placeholder, e.g. for a removed head)."""
+    """y = x: a placeholder, e.g. for a removed classification head."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__()  # arguments are ignored, as in PyTorch
 
     def forward(self, x: Any) -> Any:
         return x
 
 
 class Flatten(Module):
-    """Join the dimensions start_dim..end_dim: (N, C, H, W) -> (N, C*H*W) by default."""
+    """Join the axes start_dim..end_dim (inclusive) into one.
+
+    The default (1, -1) keeps the batch axis: (N, C, H, W) -> (N, C*H*W), the
+    step between the convolutional part of a network and its Linear head.
+    """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        shape = x.shape
-        start = self.start_dim % len(shape)
-        end = self.end_dim % len(shape)
+    def forward(self, x: Tensor) -> Tensor:
+        shape = tuple(x.shape)
+        ndim = max(len(shape), 1)
+        start, end = self.start_dim, self.end_dim
+        if not (-ndim <= start < ndim and -ndim <= end < ndim):
+            raise ValueError(
+                f"Flatten(start_dim={start}, end_dim={end}) is out of range for an input of shape {shape}"
+            )
+        start, end = start % ndim, end % ndim
+        if start > end:
+            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} for shape {shape}")
         joined = 1
         for n in shape[start : end + 1]:
             joined *= n

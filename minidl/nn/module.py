@@ -88,16 +88,21 @@ class Module:
             raise AttributeError(
                 f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}"
             )
-        is_buffer = name in self._buffers
-        for table in (self._parameters, self._modules, self._buffers):
-            table.pop(name, None)
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            table = self._parameters
         elif isinstance(value, Module):
-            self._modules[name] = value
-        elif is_buffer:  # re-assigning a buffer (e.g. a new running mean) keeps it a buffer
-            self._buffers[name] = _buffer_array(name, value)
-            value = self._buffers[name]
+            table = self._modules
+        elif name in self._buffers:  # re-assigning a buffer (a new running mean) keeps it a buffer
+            table = self._buffers
+            value = _buffer_array(name, value)
+        else:
+            table = None
+        # Leave the other tables; a name re-assigned in its own table keeps its place.
+        for other in (self._parameters, self._modules, self._buffers):
+            if other is not table:
+                other.pop(name, None)
+        if table is not None:
+            table[name] = value
         # The attribute lives in __dict__ too, so reading it costs nothing extra.
         object.__setattr__(self, name, value)
 

@@ -1,0 +1,34 @@
+"""One epoch of an MLP on the real Fashion-MNIST reaches at least 80% test accuracy."""
+import numpy as np
+import pytest
+
+import minidl as mdl
+import minidl.nn as nn
+import minidl.nn.functional as F
+from minidl.demo import find_fashion_mnist, load_split
+
+try:
+    FOLDER = find_fashion_mnist()
+except FileNotFoundError as error:
+    FOLDER, WHY = None, str(error)
+
+
+@pytest.mark.skipif(FOLDER is None, reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+def test_mlp_one_epoch_reaches_80_percent():
+    x_train, y_train = load_split(FOLDER, "train_images", "train_labels")
+    x_test, y_test = load_split(FOLDER, "test_images", "test_labels")
+    assert x_train.shape == (60000, 784) and x_test.shape == (10000, 784)
+    mdl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+    optimizer = mdl.optim.Adam(model.parameters(), lr=1e-3)
+    order = np.random.default_rng(0).permutation(len(x_train))
+    for i in range(0, len(order), 128):
+        idx = order[i : i + 128]
+        loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with mdl.no_grad():
+        accuracy = float((model(x_test).data.argmax(axis=1) == y_test).mean())
+    assert accuracy >= 0.80, accuracy
