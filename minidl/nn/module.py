@@ -339,11 +339,19 @@ class Module:
             problems.append("shape mismatch for " + "; ".join(misshapen))
         if problems:
             raise RuntimeError(f"Error loading state_dict into {type(self).__name__}: " + "; ".join(problems))
+        # Convert everything first (to each array's device, then its dtype), so
+        # that a value that cannot be converted stops the load before any write.
+        converted = {}
         for key, value in values.items():
             own = self._array_of(*targets[key])
-            # To own's device first, then cast: own[...] = ... writes in place,
-            # so every holder of the array (optimizer, views) sees the new values.
-            own[...] = backend.to_device(value, backend.device_of(own)).astype(own.dtype, copy=False)
+            try:
+                converted[key] = backend.to_device(value, backend.device_of(own)).astype(own.dtype, copy=False)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"load_state_dict: {key!r} cannot be converted to {own.dtype}: {error}") from None
+        for key, value in converted.items():
+            # own[...] = ... writes in place, so every holder of the array (an
+            # optimizer, a view) sees the new values.
+            self._array_of(*targets[key])[...] = value
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------- devices and dtypes

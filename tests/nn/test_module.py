@@ -282,3 +282,31 @@ def test_repr_nested_like_pytorch():
         ")"
     )
     assert repr(nn.Linear(4, 5, bias=False)) == "Linear(in_features=4, out_features=5, bias=False)"
+
+
+def test_load_state_dict_unconvertible_value_writes_nothing():
+    net = nn.Linear(2, 2)
+    before = net.weight.numpy().copy()
+    state = {"weight": np.zeros((2, 2), dtype=np.float32), "bias": np.array(["a", "b"])}
+    with pytest.raises(TypeError, match="'bias' cannot be converted to float32"):
+        net.load_state_dict(state)
+    assert np.array_equal(net.weight.numpy(), before)
+
+
+def test_optimizer_made_before_to_still_updates_the_parameters():
+    net = nn.Linear(2, 1)
+    opt = mdl.optim.SGD(net.parameters(), lr=0.5)
+    net.to("strict")
+    net(mdl.tensor(np.ones((1, 2), dtype=np.float32), device="strict")).sum().backward()
+    before = net.weight.numpy().copy()
+    opt.step()
+    assert np.allclose(net.weight.numpy(), before - 0.5)  # dL/dW = x = (1, 1)
+    assert backend.device_of(net.weight.data) == "strict"
+
+
+@pytest.mark.skipif(backend.cuda_is_available(), reason="checks the message shown without a GPU")
+def test_to_cuda_without_gpu_says_how_to_install():
+    net = Net()
+    with pytest.raises(RuntimeError, match=r"pip install 'minidl\[gpu\]'"):
+        net.to("cuda")
+    assert all(backend.device_of(v) == "cpu" for v in net.state_dict().values())  # nothing moved
