@@ -33,8 +33,10 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy
 
-from . import backend
+from . import backend, nn, optim
 from .autograd import Tensor, no_grad
+from .functional.activation import relu
+from .functional.loss import cross_entropy
 
 Prefixes = Union[str, Sequence[str], None]
 
@@ -70,12 +72,10 @@ def unfreeze(model: Any, prefixes: Prefixes = None) -> None:
 
 def _last_linear(model: Any):
     """(parent module, attribute name, layer) of the last nn.Linear in the model."""
-    from .nn import Linear
-
     found = None
     for parent_name, parent in model.named_modules():
         for name, child in parent.named_children():
-            if isinstance(child, Linear):
+            if isinstance(child, nn.Linear):
                 found = (parent, name, child)
     if found is None:
         raise ValueError(f"replace_head: the model has no nn.Linear layer to replace ({type(model).__name__})")
@@ -88,12 +88,10 @@ def replace_head(model: Any, num_classes: int) -> Any:
     The new layer is freshly initialised, trainable, on the old one's device
     and dtype. Returns the new layer.
     """
-    from .nn import Linear
-
     if num_classes < 1:
         raise ValueError(f"num_classes must be positive, got {num_classes}")
     parent, name, old = _last_linear(model)
-    new = Linear(old.in_features, num_classes, bias=old.bias is not None)
+    new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
     new.to(device=backend.device_of(old.weight.data), dtype=old.weight.dtype)
     setattr(parent, name, new)
     return new
@@ -199,8 +197,6 @@ def load_torch_state_dict(model: Any, state: Mapping[str, Any], strict: bool = T
 # ------------------------------------------------------------ shallow heads
 def _hinge_loss(scores: Tensor, labels: Any) -> Tensor:
     """Multiclass SVM loss: mean over samples of sum_{j != y} max(0, s_j - s_y + 1)."""
-    from .functional.activation import relu
-
     xp = backend.get_array_module(scores.data)
     n, classes = scores.shape
     rows = xp.arange(n)
@@ -230,9 +226,6 @@ def fit_linear_classifier(
     statistics stored in the returned model). Returns an ``nn.Sequential``
     (standardise, Linear) that maps features to class scores.
     """
-    from . import nn, optim
-    from .functional.loss import cross_entropy
-
     if loss not in ("logistic", "hinge"):
         raise ValueError(f"loss must be 'logistic' or 'hinge', got {loss!r}")
     x = numpy.asarray(backend.to_numpy(features), dtype=numpy.float32).reshape(len(features), -1)
@@ -254,26 +247,17 @@ def fit_linear_classifier(
             opt.zero_grad()
             out.backward()
             opt.step()
-    return nn.Sequential(_Standardize(mean, std), head)
+    return nn.Sequential(Standardize(mean, std), head)
 
 
-def _standardize_module():
-    from . import nn
+class Standardize(nn.Module):
+    """y = (x - mean) / std per feature, with the statistics fixed (buffers)."""
 
-    class Standardize(nn.Module):
-        """y = (x - mean) / std, with statistics fixed at construction (buffers)."""
+    def __init__(self, mean: Any, std: Any):
+        super().__init__()
+        self.register_buffer("mean", numpy.asarray(mean, dtype=numpy.float32))
+        self.register_buffer("std", numpy.asarray(std, dtype=numpy.float32))
 
-        def __init__(self, mean, std):
-            super().__init__()
-            self.register_buffer("mean", numpy.asarray(mean, dtype=numpy.float32))
-            self.register_buffer("std", numpy.asarray(std, dtype=numpy.float32))
-
-        def forward(self, x):
-            x = x if isinstance(x, Tensor) else Tensor(x)
-            return (x.reshape(len(x), -1) - self.mean) / self.std
-
-    return Standardize
-
-
-def _Standardize(mean, std):  # noqa: N802 - builds the module class lazily (nn imports this file's deps)
-    return _standardize_module()(mean, std)
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        return (x.reshape(len(x), -1) - self.mean) / self.std
