@@ -8,11 +8,19 @@ Files, in the order a course meets them:
 * ``activation`` relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
 * ``loss``       cross_entropy, mse_loss, binary_cross_entropy_with_logits
 * ``linear``     linear (x @ W^T + b)
+* ``conv``       im2col, col2im, conv2d (one matrix product)
+* ``pool``       max_pool2d, avg_pool2d, adaptive_avg_pool2d
+* ``norm``       batch_norm
+* ``dropout``    dropout, dropout2d
 
 ``minidl.nn.functional`` (imported as ``F``) gathers the public ones.
 """
 from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .arith import abs, add, clip, div, exp, log, matmul, mul, neg, pow, sqrt, sub  # noqa: A004
+from .conv import col2im, conv2d, im2col
+from .dropout import dropout, dropout2d
+from .norm import batch_norm
+from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .linear import linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .reduce import max, mean, min, sum  # noqa: A004
@@ -25,4 +33,6 @@ __all__ = [
     "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh",
     "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
     "linear",
+    "col2im", "conv2d", "im2col", "dropout", "dropout2d", "batch_norm",
+    "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
 ]

@@ -5,3 +5,9 @@ from .container import ModuleList, Sequential
 from .linear import Flatten, Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module, Parameter
+from .conv import Conv2d
+from .dropout import Dropout, Dropout2d
+from .fuse import fuse_conv_bn
+from .normalization import BatchNorm1d, BatchNorm2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .summary import summary

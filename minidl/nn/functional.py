@@ -17,3 +17,9 @@ from ..functional.linear import linear  # noqa: F401
 from ..functional.arith import abs, add, clip, div, exp, log, matmul, mul, neg, pow, sqrt, sub  # noqa: F401,A004
 from ..functional.reduce import max, mean, min, sum  # noqa: F401,A004
 from ..functional.shape import cat, concat, getitem, reshape, squeeze, stack, transpose, unsqueeze  # noqa: F401
+
+# Convolution, pooling, normalisation, dropout: conv.py, pool.py, norm.py, dropout.py
+from ..functional.conv import col2im, conv2d, im2col  # noqa: F401
+from ..functional.dropout import dropout, dropout2d  # noqa: F401
+from ..functional.norm import batch_norm  # noqa: F401
+from ..functional.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401

@@ -1,0 +1,161 @@
+"""Batch normalisation: normalise each channel by its batch statistics.
+
+For every channel, over the m values of the batch that belong to it (N*H*W of
+them for images (N, C, H, W); N for features (N, C); N*L for (N, C, L))::
+
+    mu    = mean(x)                 sigma2 = mean((x - mu)^2)   (biased)
+    xhat  = (x - mu) / sqrt(sigma2 + eps)
+    y     = gamma * xhat + beta
+
+Training uses the batch's mu and sigma2 and updates the running estimates::
+
+    running_mean = (1 - momentum) * running_mean + momentum * mu
+    running_var  = (1 - momentum) * running_var  + momentum * sigma2 * m / (m - 1)
+
+(the variance kept is the unbiased one, as PyTorch keeps it; normalising
+uses the biased one). Evaluation uses the running estimates instead, so a
+sample's output no longer depends on the rest of its batch.
+
+Backward, in training (the compact closed form). Write s = 1/sqrt(sigma2 + eps)
+and g = dL/dxhat = gamma * gy. Through xhat = (x - mu) s, each x_i moves
+xhat_i directly and every xhat_j through mu and sigma2::
+
+    dmu/dx_i     = 1/m
+    dsigma2/dx_i = 2 (x_i - mu) / m
+    ds/dsigma2   = -s^3 / 2
+
+    dL/dx_i = s g_i  +  sum_j g_j (x_j - mu) * ds/dx_i  -  s sum_j g_j * dmu/dx_i
+            = s g_i  -  s^3 (x_i - mu)/m sum_j g_j (x_j - mu)  -  s/m sum_j g_j
+            = s * (g_i - mean(g) - xhat_i * mean(g * xhat))
+
+so one pass for two channel means and one elementwise expression. The
+parameters' gradients: dL/dgamma = sum(gy * xhat), dL/dbeta = sum(gy).
+
+In evaluation mu and s are constants, so y is affine in x: dL/dx = gamma * s * gy.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional
+
+from ..autograd import Function, Tensor
+from ..backend import get_array_module
+
+
+def _axes_and_shape(x_shape) -> tuple:
+    """The reduced axes (all but the channel axis 1) and the broadcast shape of a statistic."""
+    axes = (0,) + tuple(range(2, len(x_shape)))
+    shape = (1, x_shape[1]) + (1,) * (len(x_shape) - 2)
+    return axes, shape
+
+
+class BatchNorm(Function):
+    """y = gamma * (x - mu) / sqrt(var + eps) + beta, per channel (axis 1).
+
+    Inputs: x (N, C, ...) and, when affine, gamma (C,) and beta (C,).
+    The running statistics are arrays given to ``__init__``; in training
+    they are updated in place (they are not inputs of the graph).
+    """
+
+    def __init__(self, running_mean, running_var, training: bool, momentum: float, eps: float, affine: bool):
+        self.running_mean, self.running_var = running_mean, running_var
+        self.training, self.momentum, self.eps, self.affine = training, momentum, eps, affine
+
+    def forward(self, x, gamma=None, beta=None):
+        xp = get_array_module(x)
+        axes, shape = _axes_and_shape(x.shape)
+        self.axes = axes
+        use_batch = self.training or self.running_mean is None
+        if use_batch:
+            m = x.size // x.shape[1]  # values per channel
+            mu = x.mean(axis=axes, keepdims=True)  # (1, C, 1, 1)
+            centred = x - mu
+            var = (centred * centred).mean(axis=axes, keepdims=True)  # biased
+            if self.training and self.running_mean is not None:
+                mom = self.momentum
+                self.running_mean *= 1 - mom
+                self.running_mean += mom * mu.reshape(-1).astype(self.running_mean.dtype)
+                self.running_var *= 1 - mom
+                self.running_var += (mom * m / (m - 1)) * var.reshape(-1).astype(self.running_var.dtype)
+        else:
+            centred = x - self.running_mean.reshape(shape).astype(x.dtype)
+            var = self.running_var.reshape(shape).astype(x.dtype)
+        self.inv_std = 1.0 / xp.sqrt(var + self.eps)  # (1, C, 1, 1)
+        self.batch_stats = use_batch
+        self.xhat = centred
+        self.xhat *= self.inv_std  # in place: centred is ours
+        if not self.affine:
+            return self.xhat.copy()
+        self.gamma = gamma
+        return self.xhat * gamma.reshape(shape) + beta.reshape(shape)
+
+    def backward(self, gy):
+        axes, shape = self.axes, _axes_and_shape(gy.shape)[1]
+        g = gy * self.gamma.reshape(shape) if self.affine else gy  # dL/dxhat
+        gx = None
+        if self.needs_input_grad[0]:
+            if self.batch_stats:
+                gx = g - g.mean(axis=axes, keepdims=True)
+                gx -= self.xhat * (g * self.xhat).mean(axis=axes, keepdims=True)
+                gx *= self.inv_std
+            else:
+                gx = g * self.inv_std
+        if not self.affine:
+            return gx
+        ggamma = (gy * self.xhat).sum(axis=axes) if self.needs_input_grad[1] else None
+        gbeta = gy.sum(axis=axes) if self.needs_input_grad[2] else None
+        return gx, ggamma, gbeta
+
+
+def batch_norm(
+    x: Any,
+    running_mean: Optional[Any],
+    running_var: Optional[Any],
+    weight: Any = None,
+    bias: Any = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over axis 1 (channels), PyTorch's signature.
+
+    Shapes: x (N, C), (N, C, L) or (N, C, H, W); running_mean, running_var,
+    weight (gamma), bias (beta) all (C,). Statistics are taken over every axis
+    but 1. ``running_mean``/``running_var`` are arrays (or Tensors, whose
+    arrays are used) updated in place when ``training``; when they are None
+    the batch statistics are used in evaluation too. The math: the module
+    docstring.
+    """
+    op = "batch_norm"
+    if len(x.shape) < 2:
+        raise ValueError(f"{op}: input must be (N, C), (N, C, L) or (N, C, H, W), got shape {tuple(x.shape)}")
+    c = x.shape[1]
+    running = []
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        stat = stat.data if isinstance(stat, Tensor) else stat
+        if stat is not None and tuple(stat.shape) != (c,):
+            raise ValueError(f"{op}: {name} must have shape ({c},) for {c} channels, got {tuple(stat.shape)}")
+        running.append(stat)
+    if (running[0] is None) != (running[1] is None):
+        raise ValueError(f"{op}: give both running_mean and running_var, or neither")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != (c,):
+            raise ValueError(f"{op}: {name} must have shape ({c},) for {c} channels, got {tuple(p.shape)}")
+    if (weight is None) != (bias is None):
+        raise ValueError(f"{op}: give both weight and bias, or neither")
+    if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+        raise ValueError(f"{op}: momentum must be a number in [0, 1], got {momentum!r}")
+    if not isinstance(eps, numbers.Real) or eps < 0:
+        raise ValueError(f"{op}: eps must be a number >= 0, got {eps!r}")
+    if training or running[0] is None:
+        per_channel = 1
+        for i, n in enumerate(x.shape):
+            per_channel *= n if i != 1 else 1
+        if per_channel < 2:
+            raise ValueError(
+                f"{op}: expected more than 1 value per channel when training, got input of shape "
+                f"{tuple(x.shape)} ({per_channel} value per channel): use a batch of at least 2, or eval()"
+            )
+    affine = weight is not None
+    fn = BatchNorm(running[0], running[1], bool(training), float(momentum), float(eps), affine)
+    return fn(x, weight, bias) if affine else fn(x)

@@ -1,0 +1,44 @@
+"""Small classic networks: the seed's Keras MNIST convnet and an MLP."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from .. import nn
+
+
+def keras_mnist_convnet(num_classes: int = 10, in_channels: int = 1) -> nn.Sequential:
+    """The convnet of the Keras MNIST example, for 28x28 images: 34,826 parameters.
+
+    ======================  ==================  ========
+    layer                   output              params
+    ======================  ==================  ========
+    Conv2d(1, 32, 3)        (None, 32, 26, 26)       320
+    ReLU, MaxPool2d(2)      (None, 32, 13, 13)
+    Conv2d(32, 64, 3)       (None, 64, 11, 11)    18,496
+    ReLU, MaxPool2d(2)      (None, 64, 5, 5)
+    Flatten, Dropout(0.5)   (None, 1600)
+    Linear(1600, 10)        (None, 10)            16,010
+    ======================  ==================  ========
+    """
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 32, kernel_size=3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, kernel_size=3),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(64 * 5 * 5, num_classes),
+    )
+
+
+def mlp(in_features: int = 784, hidden: Sequence[int] = (256,), num_classes: int = 10) -> nn.Sequential:
+    """Flatten, then Linear + ReLU for each hidden size, then a Linear head (logits)."""
+    layers: list = [nn.Flatten()]
+    width = in_features
+    for h in hidden:
+        layers += [nn.Linear(width, h), nn.ReLU()]
+        width = h
+    layers.append(nn.Linear(width, num_classes))
+    return nn.Sequential(*layers)

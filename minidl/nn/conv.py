@@ -1,0 +1,106 @@
+"""The 2-D convolution layer: holds the kernels, calls :func:`minidl.functional.conv.conv2d`."""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence, Union
+
+import numpy
+
+from .. import backend
+from ..autograd import Tensor
+from ..functional.conv import _check_4d, _pair, conv2d
+from . import init
+from .module import Module, Parameter
+
+
+class Conv2d(Module):
+    """y = conv2d(x, weight, bias), PyTorch's constructor and initialisation.
+
+    Shapes: x (N, in_channels, H, W) -> y (N, out_channels, OH, OW);
+    ``weight`` (out_channels, in_channels/groups, kh, kw), ``bias`` (out_channels,).
+    Initialised as PyTorch does: kaiming_uniform_(a=sqrt(5)) for the weight,
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias, fan_in = in_channels/groups*kh*kw.
+
+    Args:
+        in_channels, out_channels: channels of the input and of the output.
+        kernel_size, stride, dilation: ints or (h, w) pairs.
+        padding: int, pair, "same" (stride 1) or "valid".
+        groups: split the channels into independent convolutions.
+        bias: learn an additive bias per output channel.
+        padding_mode: only "zeros" (PyTorch's default).
+        device, dtype: where and how the parameters are made (default: current backend, float32).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Union[int, Sequence[int]],
+        stride: Union[int, Sequence[int]] = 1,
+        padding: Union[int, Sequence[int], str] = 0,
+        dilation: Union[int, Sequence[int]] = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ):
+        super().__init__()
+        for name, n in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"Conv2d: {name} must be a positive int, got {n!r}")
+        if in_channels % groups:
+            raise ValueError(f"Conv2d: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ValueError(f"Conv2d: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = _pair(stride, "stride", "Conv2d", 1)
+        self.dilation = _pair(dilation, "dilation", "Conv2d", 1)
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride {self.stride}")
+            self.padding = padding
+        else:
+            self.padding = _pair(padding, "padding", "Conv2d", 0)
+        self.padding_mode = padding_mode
+        xp = backend.namespace(backend.get_default_device() if device is None else device)
+        dtype = backend.get_default_dtype() if dtype is None else numpy.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Conv2d needs a floating dtype, got {dtype}")
+        shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
+        self.weight = Parameter(xp.empty(shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(xp.empty((self.out_channels,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Fresh weights as PyTorch draws them (see :mod:`minidl.nn.init`)."""
+        init.default_layer_init_(self.weight, self.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        _check_4d(x, "Conv2d")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"Conv2d expects {self.in_channels} input channels, got input of shape {tuple(x.shape)} "
+                f"({x.shape[1]} channels)"
+            )
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
