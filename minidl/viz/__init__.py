@@ -1,2 +1,3 @@
 """Pictures: the computational graph, training curves, image grids."""
 from .graph import save_graph, to_dot
+from .images import save_grid, to_uint8
