@@ -177,13 +177,24 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak RSS (VmHWM). Not getrusage's ru_maxrss: Linux carries
+    that over from the parent through fork and exec, so a child started by a
+    big parent would report the parent's size."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def memory_child(framework: str) -> None:
     """Run in a fresh process: peak RSS growth over training steps, and drift."""
     _, step = (minidl_setup if framework == "minidl" else torch_setup)(128)
     base = rss_bytes()
     for _ in range(5):
         step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    peak = peak_rss_bytes() - base
     after5 = rss_bytes()
     for _ in range(25):
         step()
@@ -313,7 +324,8 @@ def main() -> None:
     print_table(header, rows)
     append_results(
         "conv_bench: keras_mnist_convnet, minidl vs PyTorch CPU",
-        header, rows, notes=f"{n_threads} threads for both; medians (min-max) of interleaved repetitions",
+        header, rows, notes=f"{n_threads} threads for both; medians (min-max) of interleaved repetitions; "
+        "run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (the script re-executes itself without them)",
     )
 
 

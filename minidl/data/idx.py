@@ -82,7 +82,7 @@ def read_idx(path: PathLike, mmap: bool = False) -> numpy.ndarray:
             _check_size(path, expected, actual)
             array = numpy.memmap(path, dtype=dtype, mode="r", offset=header_len, shape=shape)
             return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
-        body = f.read(expected + 1)  # one byte more reveals trailing garbage
+        body = f.read()
     _check_size(path, expected, len(body))
     array = numpy.frombuffer(body, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("=")) if dtype.itemsize > 1 else array.copy()
