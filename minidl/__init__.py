@@ -22,6 +22,6 @@ from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
 
 from . import functional, nn, optim  # noqa: E402  (subpackages, after the core names they use)
-from . import data, ensemble, models, train, transfer  # noqa: E402
+from . import augment, data, ensemble, models, train, transfer  # noqa: E402
 
 __version__ = "0.1.0"

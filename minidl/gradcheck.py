@@ -151,10 +151,10 @@ def _analytical(fn: Callable, args: list, checked: list, vs: list) -> list:
         total = sum((y * v).sum() for y, v in zip(ys, vs) if y.requires_grad)
         total.backward()
     grads = []
-    for i, old in zip(checked, saved):
+    for i in checked:  # read every gradient first: one tensor may be passed twice
         g = args[i].grad
-        xp = backend.get_array_module(args[i].data)
-        grads.append(xp.zeros_like(args[i].data) if g is None else g)
+        grads.append(backend.get_array_module(args[i].data).zeros_like(args[i].data) if g is None else g)
+    for i, old in zip(checked, saved):
         args[i].grad = old
     return grads
 

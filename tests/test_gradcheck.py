@@ -124,3 +124,9 @@ def test_several_outputs(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert mdl.gradcheck(f, (x,))
+
+
+def test_one_tensor_passed_twice(rng):
+    a = mdl.tensor(rng.standard_normal(3), requires_grad=True)
+    c = mdl.tensor(rng.standard_normal(3), requires_grad=True)
+    assert mdl.gradcheck(lambda u, v, w: u * v * w, (a, c, a))

@@ -2,8 +2,18 @@
 
 Elementwise activations keep what backward needs, often the output itself:
 sigmoid' = y (1 - y), tanh' = 1 - y^2, so no exp is recomputed.
+
+Two of them need care with large inputs, because exp overflows (float32: for
+x > 88; float64: for x > 709):
+
+* sigmoid never evaluates exp of a positive number (see :class:`Sigmoid`);
+* softmax and log-softmax subtract the row's maximum first. The result is the
+  same, since softmax(x) = softmax(x - c) for any constant c, and the largest
+  exponent is then exp(0) = 1.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
@@ -13,8 +23,9 @@ class ReLU(Function):
     """y = max(x, 0);  gx = gy where x > 0, else 0 (0 at the kink, as PyTorch)."""
 
     def forward(self, x):
-        self.mask = x > 0
-        return x * self.mask
+        xp = get_array_module(x)
+        self.mask = x > 0  # (x.shape) bool
+        return xp.maximum(x, 0)
 
     def backward(self, gy):
         return gy * self.mask
@@ -36,16 +47,29 @@ class LeakyReLU(Function):
         return xp.where(self.mask, gy, gy * self.slope)
 
 
-class Sigmoid(Function):
-    """y = 1 / (1 + exp(-x));  gx = gy * y * (1 - y).
+def sigmoid_array(x):
+    """1 / (1 + exp(-x)) on a raw array, without overflow for any x.
 
-    Computed as 0.5 * (1 + tanh(x / 2)), the same function, which never
-    overflows (exp(-x) overflows for x < -88 in float32).
+    Written as it stands, exp(-x) overflows for x < -88 (float32). With
+    z = exp(-|x|), which lies in (0, 1] and so never overflows:
+
+        x >= 0:  y = 1 / (1 + z)
+        x <  0:  y = z / (1 + z)     (top and bottom of 1 / (1 + exp(-x)) times exp(x))
+
+    Both are exact, and a tiny y (x = -30 gives 9.4e-14) keeps its full
+    relative precision, which 1 - 1 / (1 + exp(x)) would lose.
+    Shared by :class:`Sigmoid` and the binary cross-entropy loss.
     """
+    xp = get_array_module(x)
+    z = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1, z) / (1 + z)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x)) (stable: see :func:`sigmoid_array`);  gx = gy * y * (1 - y)."""
 
     def forward(self, x):
-        xp = get_array_module(x)
-        self.y = 0.5 * (1 + xp.tanh(0.5 * x))
+        self.y = sigmoid_array(x)
         return self.y
 
     def backward(self, gy):
@@ -61,6 +85,21 @@ class Tanh(Function):
 
     def backward(self, gy):
         return gy * (1 - self.y * self.y)
+
+
+def log_softmax_array(x, axis: int = -1):
+    """log softmax(x) along ``axis`` on a raw array, stably (the log-sum-exp trick).
+
+        log softmax(x)_i = x_i - log sum_j exp(x_j)
+                         = s_i - log sum_j exp(s_j),   s = x - max(x)
+
+    Every exp(s_j) is at most 1, and the one for the maximum is exactly 1, so
+    the sum lies in [1, C]: no overflow, and its log is never log(0).
+    Shared by :class:`LogSoftmax` and the cross-entropy loss.
+    """
+    xp = get_array_module(x)
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 class Softmax(Function):
@@ -86,19 +125,17 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    """y_i = x_i - log sum_j exp(x_j) along ``axis`` (the log-sum-exp trick: shift by max x).
+    """y_i = x_i - log sum_j exp(x_j) along ``axis`` (see :func:`log_softmax_array`).
 
-    Backward: dy_i/dx_j = delta_ij - softmax_j, so
-        gx = gy - softmax(x) * sum_j gy_j
+    Backward: dy_i/dx_j = delta_ij - softmax_j, and softmax = exp(y), so
+        gx = gy - exp(y) * sum_j gy_j
     """
 
     def __init__(self, axis: int = -1):
         self.axis = axis
 
     def forward(self, x):
-        xp = get_array_module(x)
-        shifted = x - x.max(axis=self.axis, keepdims=True)
-        self.y = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        self.y = log_softmax_array(x, self.axis)
         return self.y
 
     def backward(self, gy):
@@ -107,27 +144,43 @@ class LogSoftmax(Function):
 
 
 # ---- functional forms
-def relu(x) -> Tensor:
+def _pick_axis(name: str, x: Any, axis: int, dim: int | None) -> int:
+    """``dim`` is PyTorch's word for ``axis``; check the axis exists in x."""
+    if dim is not None:
+        axis = dim
+    ndim = len(x.shape)
+    if not isinstance(axis, int) or not -ndim <= axis < ndim:
+        raise ValueError(
+            f"{name}: axis {axis!r} is out of range for a tensor of shape {tuple(x.shape)}"
+        )
+    return axis
+
+
+def relu(x: Any) -> Tensor:
+    """y = max(x, 0), elementwise."""
     return ReLU()(x)
 
 
-def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    """y = x where x > 0, else negative_slope * x."""
     return LeakyReLU(negative_slope)(x)
 
 
-def sigmoid(x) -> Tensor:
+def sigmoid(x: Any) -> Tensor:
+    """y = 1 / (1 + exp(-x)), computed without overflow for any x."""
     return Sigmoid()(x)
 
 
-def tanh(x) -> Tensor:
+def tanh(x: Any) -> Tensor:
+    """y = tanh(x), elementwise."""
     return Tanh()(x)
 
 
-def softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """Softmax along ``axis`` (``dim`` accepted as PyTorch's name)."""
-    return Softmax(axis if dim is None else dim)(x)
+def softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """Softmax along ``axis`` (``dim`` accepted as PyTorch's name): values in (0, 1) summing to 1."""
+    return Softmax(_pick_axis("softmax", x, axis, dim))(x)
 
 
-def log_softmax(x, axis: int = -1, *, dim: int | None = None) -> Tensor:
-    """log(softmax(x)) computed stably along ``axis``."""
-    return LogSoftmax(axis if dim is None else dim)(x)
+def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
+    """log(softmax(x)) along ``axis``, computed stably (finite for logits of +-1000)."""
+    return LogSoftmax(_pick_axis("log_softmax", x, axis, dim))(x)

@@ -8,6 +8,8 @@ back to each input's shape (see :func:`minidl.backend.sum_to_shape`).
 """
 from __future__ import annotations
 
+import numpy  # host-side shape arithmetic only
+
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 
@@ -205,20 +207,37 @@ class MatMul(Function):
 
 
 # ---- functional forms (what Tensor's operators call)
+def _elementwise(op: type, name: str, a, b) -> Tensor:
+    """Apply a two-input elementwise op; shapes that do not broadcast get an error
+    naming both (the same words on every backend)."""
+    try:
+        return op()(a, b)
+    except ValueError:
+        shape_a, shape_b = tuple(getattr(a, "shape", ())), tuple(getattr(b, "shape", ()))
+        try:
+            numpy.broadcast_shapes(shape_a, shape_b)
+        except ValueError:
+            raise ValueError(
+                f"{name}: shapes {shape_a} and {shape_b} do not broadcast (each axis, counted "
+                f"from the right, must be equal or 1)"
+            ) from None
+        raise
+
+
 def add(a, b) -> Tensor:
-    return Add()(a, b)
+    return _elementwise(Add, "add", a, b)
 
 
 def sub(a, b) -> Tensor:
-    return Sub()(a, b)
+    return _elementwise(Sub, "sub", a, b)
 
 
 def mul(a, b) -> Tensor:
-    return Mul()(a, b)
+    return _elementwise(Mul, "mul", a, b)
 
 
 def div(a, b) -> Tensor:
-    return Div()(a, b)
+    return _elementwise(Div, "div", a, b)
 
 
 def neg(x) -> Tensor:
@@ -226,7 +245,7 @@ def neg(x) -> Tensor:
 
 
 def pow(x, p) -> Tensor:  # noqa: A001 - the name users expect
-    return Pow()(x, p)
+    return _elementwise(Pow, "pow", x, p)
 
 
 def exp(x) -> Tensor:

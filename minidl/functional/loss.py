@@ -2,8 +2,14 @@
 binary cross-entropy on logits.
 
 Each is one Function with a closed-form backward, computed stably: the
-cross-entropy never forms softmax(x) and then its log (log of an underflowed 0
-is -inf); it uses log_softmax directly.
+cross-entropy never forms softmax(x) and then its log (the log of a
+probability that underflowed to 0 is -inf); it uses log-softmax directly, and
+its gradient is simply softmax(x) - target.
+
+Targets are constants: they get no gradient, except in ``mse_loss`` and
+``binary_cross_entropy_with_logits``, where a target Tensor with
+``requires_grad=True`` gets one. Inputs that broadcast against each other
+(``mse_loss``) get gradients of their own shapes.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import numpy
 from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
+from .activation import log_softmax_array, sigmoid_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -24,6 +31,7 @@ def _check_reduction(reduction: str) -> None:
 
 
 def _reduce(loss, reduction: str, divisor=None):
+    """Per-element losses -> their sum, mean (sum / divisor, default the count) or themselves."""
     if reduction == "none":
         return loss
     total = loss.sum()
@@ -32,25 +40,46 @@ def _reduce(loss, reduction: str, divisor=None):
     return total / (loss.size if divisor is None else divisor)
 
 
-def _log_softmax(x):
-    """Rows of log-probabilities: x - logsumexp(x), shifted by the max for stability."""
-    xp = get_array_module(x)
-    shifted = x - x.max(axis=1, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+def _as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _constant(a: Any, like: Tensor, dtype: Any = None) -> Any:
+    """A target or weight as a raw array on ``like``'s device (Tensors give their array).
+
+    Lists and NumPy arrays are moved there, so ``loss(gpu_logits, numpy_labels)`` works.
+    """
+    if a is None:
+        return None
+    a = a.data if isinstance(a, Tensor) else a
+    if not backend.is_array(a):
+        a = numpy.asarray(a)
+    a = backend.to_device(a, backend.device_of(like.data))
+    return a if dtype is None else a.astype(dtype, copy=False)
+
+
+def _target_tensor(target: Any, like: Tensor) -> Tensor:
+    """A Tensor target stays itself (it may want a gradient); anything else becomes
+    a constant on the input's device, with the input's dtype."""
+    if isinstance(target, Tensor):
+        return target
+    return Tensor(_constant(target, like, like.dtype))
+
+
+# ------------------------------------------------------------ cross-entropy
 class CrossEntropy(Function):
     """Softmax cross-entropy of logits x (M, C) against a target distribution T (M, C).
 
-        log p = log_softmax(x)                          (M, C)
-        loss_m = -sum_c w_c T_mc log p_mc               (M,)   w: class weights (1 if none)
+        log p   = log_softmax(x)                         (M, C)   one row per sample
+        loss_m  = -sum_c w_c T_mc log p_mc               (M,)     w: class weights (1 if none)
 
-    Integer labels y become T = (1 - eps) onehot(y) + eps / C (label smoothing
-    eps); soft targets get the same smoothing. The mean divides by ``divisor``
-    (M, or the summed weights of the labels, as PyTorch does).
+    then the reduction: the sum, the mean (sum / ``divisor``) or the M losses.
 
-    Backward, with s_m = sum_c w_c T_mc (1 without weights):
-        d loss_m / d x_mj = p_mj s_m - w_j T_mj         (= p - T without weights)
+    Backward, with s_m = sum_c w_c T_mc (= 1 without weights, as T's rows sum to 1):
+
+        d loss_m / d x_mj = p_mj s_m - w_j T_mj          (= softmax(x) - T without weights)
+
+    so the mean of an unweighted batch has gradient (softmax(x) - T) / M.
     """
 
     def __init__(self, target, weight, reduction: str, divisor):
@@ -58,23 +87,29 @@ class CrossEntropy(Function):
         self.reduction, self.divisor = reduction, divisor
 
     def forward(self, x):
-        self.logp = _log_softmax(x)  # (M, C)
-        wt = self.target if self.weight is None else self.target * self.weight
-        self.wt = wt  # (M, C) the weighted target
-        loss = -(wt * self.logp).sum(axis=1)  # (M,)
-        self.m = loss.shape[0]
+        self.logp = log_softmax_array(x, axis=1)  # (M, C)
+        self.wt = self.target if self.weight is None else self.target * self.weight  # (M, C)
+        loss = -(self.wt * self.logp).sum(axis=1)  # (M,)
         return _reduce(loss, self.reduction, self.divisor)
 
     def backward(self, gy):
         xp = get_array_module(gy)
         if self.reduction == "none":
-            g = gy[:, None]  # (M, 1)
+            g = gy[:, None]  # (M, 1): one upstream gradient per row
         elif self.reduction == "sum":
-            g = gy
+            g = gy  # () every row counts once
         else:
-            g = gy / self.divisor
-        p = xp.exp(self.logp)
-        return g * (p * self.wt.sum(axis=1, keepdims=True) - self.wt)
+            g = gy / self.divisor  # () the mean's 1 / divisor
+        p = xp.exp(self.logp)  # (M, C) softmax(x)
+        return g * (p * self.wt.sum(axis=1, keepdims=True) - self.wt)  # (M, C)
+
+
+def _class_last(a, n_classes: int):
+    """(N, C, d1, ...) -> (N*d1*..., C): every position becomes a row (a sample)."""
+    if a.ndim == 2:
+        return a
+    axes = (0, *range(2, a.ndim), 1)
+    return a.transpose(*axes).reshape(-1, n_classes)
 
 
 def cross_entropy(
@@ -86,107 +121,146 @@ def cross_entropy(
 ) -> Tensor:
     """Cross-entropy between logits and class labels or soft targets (PyTorch's rules).
 
+    Log-softmax and the negative log-likelihood are one fused, stable Function
+    (:class:`CrossEntropy`) whose gradient is (softmax(x) - target) / N.
+
     Args:
-        input: logits (N, C), or (N, C, d1, ...) for one class axis per position.
+        input: logits (N, C), or (N, C, d1, ...) with one class axis per position.
         target: integer labels (N,) / (N, d1, ...) in [0, C), or probabilities of
             the input's shape (rows summing to 1, e.g. from MixUp or CutMix).
             Targets get no gradient.
-        weight: optional class weights (C,).
+        weight: optional class weights (C,): the loss of a sample of class c is
+            multiplied by w_c, and the mean over labels divides by the sum of
+            the weights of the labels (as PyTorch does; over soft targets it
+            divides by N).
         reduction: "mean", "sum" or "none" (one loss per sample, shape (N, d1, ...)).
-        label_smoothing: eps in [0, 1]: the target becomes (1 - eps) target + eps / C.
+        label_smoothing: eps in [0, 1]: the target becomes (1 - eps) target + eps / C,
+            for labels (as one-hot rows) and soft targets alike.
+
+    Raises:
+        ValueError: a label outside [0, C) (naming it and C), a target of the
+            wrong shape (naming both shapes), an unknown reduction.
     """
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
-    x = input if isinstance(input, Tensor) else Tensor(input)
+    x = _as_tensor(input)
     if x.ndim < 2:
-        raise ValueError(f"cross_entropy input must be logits of shape (N, C), got shape {x.shape}")
+        raise ValueError(
+            f"cross_entropy: input must be logits of shape (N, C) or (N, C, d1, ...), got shape {x.shape}"
+        )
+    n, classes, rest = x.shape[0], x.shape[1], tuple(x.shape[2:])
     xp = get_array_module(x.data)
-    device = backend.device_of(x.data)
-    t = target.data if isinstance(target, Tensor) else target
-    t = backend.to_device(t if backend.is_array(t) else numpy.asarray(t), device)
-    n, classes = x.shape[0], x.shape[1]
-    rest = x.shape[2:]
-    if x.ndim > 2:  # (N, C, d...) -> (N*d..., C): each position is a sample
-        x = x.transpose(0, *range(2, x.ndim), 1).reshape(-1, classes)
-    w = None
-    if weight is not None:
-        w = backend.to_device(weight.data if isinstance(weight, Tensor) else weight, device).astype(x.dtype)
-        if w.shape != (classes,):
-            raise ValueError(f"weight must have shape ({classes},) (one per class), got {tuple(w.shape)}")
+    t = _constant(target, x)
+    w = _constant(weight, x, x.dtype)
+    if w is not None and tuple(w.shape) != (classes,):
+        raise ValueError(f"cross_entropy: weight must have shape ({classes},) (one per class), got {tuple(w.shape)}")
+    label_shape = (n,) + rest
 
-    if t.dtype.kind in "iub":  # class labels
-        if tuple(t.shape) != (n,) + tuple(rest):
+    if t.dtype.kind in "iu":  # class labels
+        if tuple(t.shape) != label_shape:
             raise ValueError(
-                f"target labels must have shape {(n,) + tuple(rest)} for input {tuple(input.shape)}, "
-                f"got {tuple(t.shape)}"
+                f"cross_entropy: target labels must have shape {label_shape} for input of shape "
+                f"{tuple(x.shape)}, got {tuple(t.shape)}"
             )
-        labels = t.reshape(-1).astype("int64")
-        if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= classes):
-            bad = int(labels.max()) if int(labels.max()) >= classes else int(labels.min())
-            raise ValueError(f"target label {bad} is out of range for {classes} classes (0..{classes - 1})")
-        dense = xp.zeros((labels.shape[0], classes), dtype=x.dtype)
+        labels = t.reshape(-1).astype("int64")  # (M,)
+        if labels.size:
+            lo, hi = int(labels.min()), int(labels.max())
+            if lo < 0 or hi >= classes:
+                bad = lo if lo < 0 else hi
+                raise ValueError(
+                    f"cross_entropy: target label {bad} is out of range for {classes} classes "
+                    f"(labels must be in 0..{classes - 1})"
+                )
+        dense = xp.zeros((labels.shape[0], classes), dtype=x.dtype)  # (M, C) one-hot rows
         dense[xp.arange(labels.shape[0]), labels] = 1
         divisor = labels.shape[0] if w is None else float(w[labels].sum())
-    else:  # probabilities
-        if tuple(t.shape) != tuple(input.shape):
-            raise ValueError(
-                f"soft targets must have the input's shape {tuple(input.shape)}, got {tuple(t.shape)}"
+    elif t.dtype.kind == "f":  # probabilities
+        if tuple(t.shape) != tuple(x.shape):
+            hint = (
+                "; class labels must have an integer dtype"
+                if tuple(t.shape) == label_shape else ""
             )
-        dense = t.astype(x.dtype)
-        if x.ndim != t.ndim:
-            dense = dense.transpose(0, *range(2, t.ndim), 1).reshape(-1, classes)
+            raise ValueError(
+                f"cross_entropy: soft targets must have the input's shape {tuple(x.shape)}, "
+                f"got {tuple(t.shape)}{hint}"
+            )
+        dense = _class_last(t.astype(x.dtype, copy=False), classes)  # (M, C)
         divisor = dense.shape[0]
+    else:
+        raise TypeError(
+            f"cross_entropy: target must hold integer class labels or float probabilities, "
+            f"got dtype {t.dtype}"
+        )
     if label_smoothing:
         dense = dense * (1 - label_smoothing) + label_smoothing / classes
-    loss = CrossEntropy(dense, w, reduction, divisor)(x)
+    rows = _class_last(x, classes)  # (M, C), differentiable (transpose + reshape)
+    loss = CrossEntropy(dense, w, reduction, divisor)(rows)
     if reduction == "none" and rest:
-        loss = loss.reshape(n, *rest)
+        loss = loss.reshape(label_shape)
     return loss
 
 
+# --------------------------------------------------------- mean squared error
 class MSE(Function):
-    """loss = reduce((x - t)^2);  gx = 2 (x - t) * g,  gt = -gx  (g: gy spread by the reduction)."""
+    """loss = reduce((x - t)^2).
+
+    With g the upstream gradient spread by the reduction (gy, or gy / size for
+    the mean):  gx = 2 (x - t) g,  gt = -gx, of the broadcast shape; the engine
+    sums each back to its input's own shape.
+    """
 
     def __init__(self, reduction: str):
         self.reduction = reduction
 
     def forward(self, x, t):
-        self.diff = x - t
+        self.diff = x - t  # broadcast shape
         return _reduce(self.diff * self.diff, self.reduction)
 
     def backward(self, gy):
         scale = 1.0 / self.diff.size if self.reduction == "mean" else 1.0
         gx = 2 * self.diff * (gy * scale)
-        return gx, -gx
+        return (gx if self.needs_input_grad[0] else None), (-gx if self.needs_input_grad[1] else None)
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean squared error. Inputs that broadcast get gradients of their own shapes."""
+    """Mean squared error, reduce((input - target)^2).
+
+    Input and target may broadcast against each other (the mean is then over
+    the broadcast shape); each gets a gradient of its own shape.
+    """
     _check_reduction(reduction)
-    return MSE(reduction)(input, target)
+    x = _as_tensor(input)
+    t = _target_tensor(target, x)
+    try:
+        numpy.broadcast_shapes(x.shape, t.shape)
+    except ValueError:
+        raise ValueError(
+            f"mse_loss: input shape {tuple(x.shape)} and target shape {tuple(t.shape)} do not broadcast"
+        ) from None
+    return MSE(reduction)(x, t)
 
 
+# ------------------------------------------------------ binary cross-entropy
 def _softplus(z):
     """log(1 + exp(z)) without overflow: max(z, 0) + log1p(exp(-|z|))."""
     xp = get_array_module(z)
     return xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
 
 
-def _sigmoid(z):
-    xp = get_array_module(z)
-    return 0.5 * (1 + xp.tanh(0.5 * z))
-
-
 class BCEWithLogits(Function):
     """Binary cross-entropy on logits x with targets t in [0, 1]:
 
-        loss = w [ pw t softplus(-x) + (1 - t) softplus(x) ]
-    since log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = -softplus(x).
-    softplus never overflows, so logits of +-1000 are fine.
+        loss = -w [ pw t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)) ]
+             =  w [ pw t softplus(-x) + (1 - t) softplus(x) ]
 
-        gx = w [ (1 - t) sigmoid(x) - pw t sigmoid(-x) ] * g      (= sigmoid(x) - t plainly)
-        gt = w [ pw softplus(-x) - softplus(x) ] * g
+    since log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = -softplus(x).
+    softplus never overflows, so logits of +-1000 are fine. w (``weight``) and
+    pw (``pos_weight``) are 1 when not given. With g the upstream gradient
+    spread by the reduction:
+
+        gx = w [ (1 - t) sigmoid(x) - pw t sigmoid(-x) ] g     (= sigmoid(x) - t plainly)
+        gt = w [ pw softplus(-x) - softplus(x) ] g             (= -x plainly)
     """
 
     def __init__(self, weight, pos_weight, reduction: str):
@@ -206,26 +280,45 @@ class BCEWithLogits(Function):
         pw = 1.0 if self.pw is None else self.pw
         w = 1.0 if self.w is None else self.w
         g = gy / self.size if self.reduction == "mean" else gy
-        gx = w * ((1 - t) * _sigmoid(x) - pw * t * _sigmoid(-x)) * g if self.needs_input_grad[0] else None
-        gt = w * (pw * _softplus(-x) - _softplus(x)) * g if self.needs_input_grad[1] else None
+        gx = gt = None
+        if self.needs_input_grad[0]:
+            gx = w * ((1 - t) * sigmoid_array(x) - pw * t * sigmoid_array(-x)) * g
+        if self.needs_input_grad[1]:
+            gt = w * (pw * _softplus(-x) - _softplus(x)) * g
         return gx, gt
 
 
 def binary_cross_entropy_with_logits(
     input: Any, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
 ) -> Tensor:
-    """Sigmoid + binary cross-entropy in one stable step (PyTorch's ``pos_weight`` too)."""
+    """Sigmoid + binary cross-entropy in one stable step (PyTorch's arguments).
+
+    Args:
+        input: logits, any shape.
+        target: probabilities in [0, 1], the input's shape.
+        weight: a rescaling weight that broadcasts to the input's shape, or None.
+        reduction: "mean", "sum" or "none".
+        pos_weight: weight of the positive term, e.g. one per class (C,), or None.
+    """
     _check_reduction(reduction)
-    x = input if isinstance(input, Tensor) else Tensor(input)
-    shape_t = target.shape if hasattr(target, "shape") else ()
-    if tuple(shape_t) != tuple(x.shape):
-        raise ValueError(f"target shape {tuple(shape_t)} must equal input shape {tuple(x.shape)}")
-    device = backend.device_of(x.data)
-
-    def const(a):
-        if a is None:
-            return None
-        a = a.data if isinstance(a, Tensor) else a
-        return backend.to_device(a if backend.is_array(a) else numpy.asarray(a, dtype=x.dtype), device)
-
-    return BCEWithLogits(const(weight), const(pos_weight), reduction)(x, target)
+    x = _as_tensor(input)
+    t = _target_tensor(target, x)
+    if tuple(t.shape) != tuple(x.shape):
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: target shape {tuple(t.shape)} must equal "
+            f"input shape {tuple(x.shape)}"
+        )
+    w = _constant(weight, x, x.dtype)
+    pw = _constant(pos_weight, x, x.dtype)
+    for name, a in (("weight", w), ("pos_weight", pw)):
+        if a is not None:
+            try:
+                fits = numpy.broadcast_shapes(a.shape, x.shape) == tuple(x.shape)
+            except ValueError:
+                fits = False
+            if not fits:
+                raise ValueError(
+                    f"binary_cross_entropy_with_logits: {name} of shape {tuple(a.shape)} does not "
+                    f"broadcast to the input's shape {tuple(x.shape)}"
+                )
+    return BCEWithLogits(w, pw, reduction)(x, t)

@@ -98,7 +98,7 @@ class Max(Function):
 
     def backward(self, gy):
         hit = self.x == self.y  # (x.shape) True at the extreme values
-        count = hit.sum(axis=self.axes, keepdims=True)
+        count = hit.sum(axis=self.axes, keepdims=True).astype(gy.dtype)  # (in gy's dtype: no float64 temporaries)
         return hit * (_restore_axes(gy, self.axes, self.keepdims) / count)
 
 

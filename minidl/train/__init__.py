@@ -1,8 +1,13 @@
-"""Training: fit / evaluate / predict, callbacks, metrics, checkpoints (``mdl.train``)."""
+"""Training: fit / evaluate / predict, callbacks, metrics, checkpoints (``mdl.train``).
+
+    from minidl.train import fit, EarlyStopping
+    history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, epochs=10,
+                  val_loader=val_loader, callbacks=[EarlyStopping(patience=2)])
+"""
 from . import metrics
 from .callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint,
                         ProgressBar)
-from .checkpoint import load_checkpoint, save_checkpoint, training_state
+from .checkpoint import find_generators, load_checkpoint, save_checkpoint, training_state
 from .history import History
 from .loop import evaluate, fit, predict
 from .metrics import accuracy, confusion_matrix, top_k_accuracy

@@ -1,106 +1,251 @@
 """Checkpoints that resume a run exactly.
 
-A checkpoint holds everything that decides what happens next: the model's
-weights, the optimizer's state (momenta, Adam's moments, step counts), the
-scheduler, each loader's seed and epoch count, the state of every random
-generator involved (the default one, dropout layers' own, augmentation ops'
-own) and the history so far. Restored, training continues as if it had never
-stopped: on the CPU, 2 epochs + resume + 2 epochs equals 4 epochs, bit for bit.
+What decides the rest of a run? Not only the weights:
 
-Checkpoints are .npz files written atomically by :func:`minidl.save`.
+=====================  ==========================================================
+part                   why it matters
+=====================  ==========================================================
+model                  the weights and buffers (batch-norm running statistics)
+optimizer              momenta, Adam's moments and step counts, each group's lr
+scheduler              where the learning-rate schedule stands
+loaders                each loader's seed and epoch count: the next shuffle order
+random generators      minidl's default generator (initial weights, dropout
+                       without a seed) and every generator of its own held by
+                       the model (``nn.Dropout(seed=...)``) or a loader's
+                       transform (augmentation ops): the next masks and flips
+history, callbacks     the curves so far; EarlyStopping's best and patience count
+=====================  ==========================================================
+
+All of it is saved after an epoch, so training 4 epochs equals training 2,
+stopping, resuming and training 2 more, to the last bit on the CPU::
+
+    fit(model, loader, loss, opt, epochs=2, checkpoint="run/ckpt.npz")
+    # ... later, in a new process, with the objects built the same way:
+    fit(model, loader, loss, opt, epochs=4, checkpoint="run/ckpt.npz", resume_from="run/ckpt.npz")
+
+A random generator's state is a handful of integers
+(``generator.bit_generator.state``). The generators are found by walking the
+model's modules and the loaders' transforms, and are stored under the path
+that reaches them ("model.2.generator", "loaders.0.transform.ops.1.rng"), so a
+checkpoint that does not fit the objects says which generator differs.
+
+Checkpoints are .npz files written atomically by :func:`minidl.save`: a crash
+while saving leaves the previous checkpoint whole.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+import types
+from typing import Any, Sequence
 
 import numpy
 
 from .. import backend, serialization
+from ..autograd import Tensor
+
+_FORMAT = "minidl-checkpoint-1"
 
 
-def _generators(root: Any, limit: int = 6) -> list:
-    """Every numpy Generator reachable from ``root`` through attributes and lists, in a fixed order."""
-    found, seen = [], set()
+# ------------------------------------------------------------- generators
+def find_generators(model: Any = None, loaders: Sequence[Any] = ()) -> dict:
+    """Every NumPy Generator of the model and of the loaders' transforms, by path.
 
-    def walk(obj: Any, depth: int) -> None:
-        if id(obj) in seen or depth > limit:
-            return
-        seen.add(id(obj))
-        if isinstance(obj, numpy.random.Generator):
-            found.append(obj)
-        elif isinstance(obj, (list, tuple)):
-            for item in obj:
-                walk(item, depth + 1)
-        elif isinstance(obj, dict):
-            for item in obj.values():
-                walk(item, depth + 1)
-        elif hasattr(obj, "__dict__") and not isinstance(obj, type) and not backend.is_array(obj):
-            for item in vars(obj).values():
-                walk(item, depth + 1)
-
-    if root is not None:
-        walk(root, 0)
+    The walk follows modules, attributes, lists, tuples, dicts and the
+    variables a closure captured (``transform=lambda x: flip(x)``); it skips
+    arrays, Tensors, parameters and buffers. A generator reachable twice is
+    listed once, under the first path found. The order is fixed (attribute
+    order), so two identically built models give the same paths.
+    """
+    found: dict = {}
+    seen: set = set()
+    if model is not None:
+        _walk(model, "model", found, seen, depth=0)
+    for i, loader in enumerate(loaders):
+        transform = getattr(loader, "transform", None)
+        if transform is not None:
+            _walk(transform, f"loaders.{i}.transform", found, seen, depth=0)
     return found
 
 
-def _random_roots(model: Any, loaders: Sequence[Any]) -> list:
-    return [model] + [getattr(loader, "transform", None) for loader in loaders]
+_SKIPPED_ATTRIBUTES = {"_parameters", "_buffers"}  # arrays only: nothing random inside
+_MAX_DEPTH = 64  # a guard against pathological nesting, far beyond any real model
 
 
-def training_state(model: Any, epoch: int, optimizer: Any = None, scheduler: Any = None, loaders: Sequence[Any] = (),
-                   history: Any = None, callbacks: Sequence[Any] = ()) -> dict:
-    """The full state of a run after ``epoch`` (counted from 0), as a savable dict."""
+def _walk(obj: Any, path: str, found: dict, seen: set, depth: int) -> None:
+    if depth > _MAX_DEPTH or id(obj) in seen:
+        return
+    if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes, type, types.ModuleType, Tensor)) \
+            or backend.is_array(obj) or isinstance(obj, numpy.generic):
+        return
+    seen.add(id(obj))
+    if isinstance(obj, numpy.random.Generator):
+        found[path] = obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            _walk(value, f"{path}.{key}", found, seen, depth + 1)
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            _walk(value, f"{path}.{i}", found, seen, depth + 1)
+    elif isinstance(obj, types.FunctionType):
+        # A lambda or inner function keeps what it uses in its closure cells.
+        names = obj.__code__.co_freevars
+        for name, cell in zip(names, obj.__closure__ or ()):
+            try:
+                _walk(cell.cell_contents, f"{path}.<{name}>", found, seen, depth + 1)
+            except ValueError:  # an empty cell
+                pass
+    elif hasattr(obj, "__dict__"):
+        for name, value in vars(obj).items():
+            if name in _SKIPPED_ATTRIBUTES:
+                continue
+            # A module's children live in its _modules dict: show them as model.0, not model._modules.0
+            child_path = path if name == "_modules" else f"{path}.{name}"
+            _walk(value, child_path, found, seen, depth + 1)
+
+
+def generator_states(generators: dict) -> dict:
+    """path -> ``bit_generator.state`` (a small dict of ints), ready to save."""
+    return {path: g.bit_generator.state for path, g in generators.items()}
+
+
+def check_generator_paths(generators: dict, states: dict) -> None:
+    """A ValueError naming the differences when saved states and found generators do not pair up."""
+    missing, extra = sorted(set(states) - set(generators)), sorted(set(generators) - set(states))
+    if missing or extra:
+        raise ValueError(
+            "the checkpoint's random generators do not match the model and transforms given: "
+            f"saved but not found: {missing or 'none'}; found but not saved: {extra or 'none'}. "
+            "Build the model, loaders and transforms exactly as in the run that saved it."
+        )
+
+
+def set_generator_states(generators: dict, states: dict) -> None:
+    """Put saved states back; the paths must match exactly (else a ValueError naming them)."""
+    check_generator_paths(generators, states)
+    for path, g in generators.items():
+        state = _plain(states[path])
+        if state.get("bit_generator") != g.bit_generator.state.get("bit_generator"):
+            raise ValueError(f"generator {path}: the checkpoint holds a {state.get('bit_generator')} state, "
+                             f"the generator is {type(g.bit_generator).__name__}")
+        g.bit_generator.state = state
+
+
+def _plain(value: Any) -> Any:
+    """A state as NumPy wants it: 0-d arrays and NumPy scalars back to Python ints (large ones too)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, numpy.ndarray) and value.ndim == 0 or isinstance(value, numpy.generic):
+        return value.item()
+    return value
+
+
+# -------------------------------------------------------- the whole state
+def training_state(model: Any, optimizer: Any = None, epoch: int = 0, scheduler: Any = None,
+                   loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = ()) -> dict:
+    """Everything that decides the rest of a run, after ``epoch`` (counted from 0), as a savable dict.
+
+    Loaders without ``state_dict`` (a plain list of batches) are left out.
+    """
+    loaders = [loader for loader in loaders if loader is not None]
     state = {
+        "format": _FORMAT,
         "epoch": int(epoch),
         "model": model.state_dict(),
-        "default_generator": backend.default_generator().bit_generator.state,
-        "generators": [g.bit_generator.state for root in _random_roots(model, loaders) for g in _generators(root)],
-        "loaders": [loader.state_dict() for loader in loaders],
+        "random": {
+            "default": backend.default_generator().bit_generator.state,
+            "generators": generator_states(find_generators(model, loaders)),
+        },
+        "loaders": [loader.state_dict() if hasattr(loader, "state_dict") else None for loader in loaders],
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "history": history.state_dict() if history is not None else None,
+        "callbacks": callback_states(callbacks),
     }
-    if optimizer is not None:
-        state["optimizer"] = optimizer.state_dict()
-    if scheduler is not None:
-        state["scheduler"] = scheduler.state_dict()
-    if history is not None:
-        state["history"] = history.state_dict()
-    state["callbacks"] = [cb.state_dict() if hasattr(cb, "state_dict") else None for cb in callbacks]
     return state
 
 
-def save_checkpoint(path: Any, model: Any, epoch: int, **parts: Any) -> None:
-    """Write :func:`training_state` to ``path`` atomically."""
-    serialization.save(training_state(model, epoch, **parts), path)
+def _callback_keys(callbacks: Sequence[Any]) -> list:
+    """A name per callback: its class, numbered when the class repeats ("EarlyStopping", "EarlyStopping.1")."""
+    keys, counts = [], {}
+    for cb in callbacks:
+        name = type(cb).__name__
+        keys.append(name if name not in counts else f"{name}.{counts[name]}")
+        counts[name] = counts.get(name, 0) + 1
+    return keys
 
 
-def load_checkpoint(path: Any, model: Any, optimizer: Any = None, scheduler: Any = None, loaders: Sequence[Any] = (),
-                    history: Any = None, callbacks: Sequence[Any] = ()) -> int:
-    """Restore a checkpoint into the given objects; returns the epoch it was saved after."""
-    state = serialization.load(path) if not isinstance(path, dict) else path
+def callback_states(callbacks: Sequence[Any]) -> dict:
+    """Each stateful callback's ``state_dict()``, under its class name.
+
+    By name rather than position, so a resumed run may list its callbacks in
+    another order, or add a stateless one, and each still gets its own state.
+    """
+    return {key: cb.state_dict() for key, cb in zip(_callback_keys(callbacks), callbacks) if hasattr(cb, "state_dict")}
+
+
+def save_checkpoint(path: Any, model: Any, optimizer: Any = None, epoch: int = 0, scheduler: Any = None,
+                    loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = ()) -> None:
+    """Write :func:`training_state` to ``path`` (.npz) atomically.
+
+    Call it after an epoch has finished (``epoch`` counted from 0); passing
+    the same objects to :func:`load_checkpoint` later continues from there.
+    """
+    serialization.save(training_state(model, optimizer, epoch, scheduler, loaders, history, callbacks), path)
+
+
+def load_checkpoint(path: Any, model: Any, optimizer: Any = None, scheduler: Any = None,
+                    loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = ()) -> int:
+    """Restore a checkpoint (a path, or a state dict already loaded) into the objects given.
+
+    Every object given is restored, and so are the random generators of the
+    model and of the loaders' transforms and minidl's default generator.
+    ``loaders`` must be all the loaders saved, in order, or none (then their
+    states and their transforms' generators are left alone).
+    Returns the epoch the checkpoint was saved after (from 0): resume at
+    that epoch + 1.
+
+    Raises:
+        ValueError: the file is not a training checkpoint (e.g. weights only),
+            or it does not fit the objects (number of loaders, generators).
+    """
+    state = path if isinstance(path, dict) else serialization.load(path)
+    if not isinstance(state, dict) or state.get("format") != _FORMAT:
+        raise ValueError(
+            f"{path if not isinstance(path, dict) else 'the state'} is not a minidl training checkpoint "
+            "(no model/optimizer/random state); for a weights-only file use "
+            "model.load_state_dict(mdl.load(path))"
+        )
+    loaders = [loader for loader in loaders if loader is not None]
+    saved_generators = state["random"]["generators"]
+    if loaders and len(state["loaders"]) != len(loaders):
+        raise ValueError(f"the checkpoint holds {len(state['loaders'])} loader states, "
+                         f"{len(loaders)} loaders were given")
+    if not loaders:  # restoring a model (and optimizer...) without its loaders: leave theirs out
+        saved_generators = {k: v for k, v in saved_generators.items() if not k.startswith("loaders.")}
+    # Check everything that can mismatch before changing anything.
+    generators = find_generators(model, loaders)
+    check_generator_paths(generators, saved_generators)
+    for key, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
+        if obj is not None and state.get(key) is None:
+            raise ValueError(f"the checkpoint holds no {key} state, but a {key} was given to restore")
     model.load_state_dict(state["model"])
-    if optimizer is not None and "optimizer" in state:
+    if optimizer is not None:
         optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None and "scheduler" in state:
+    if scheduler is not None:
         scheduler.load_state_dict(state["scheduler"])
-    saved_loaders = state.get("loaders", [])
-    if len(saved_loaders) != len(loaders):
-        raise ValueError(f"the checkpoint has {len(saved_loaders)} loader states, {len(loaders)} loaders were given")
-    for loader, s in zip(loaders, saved_loaders):
-        loader.load_state_dict(s)
-    backend.default_generator().bit_generator.state = _plain(state["default_generator"])
-    generators = [g for root in _random_roots(model, loaders) for g in _generators(root)]
-    if len(generators) != len(state["generators"]):
-        raise ValueError(f"the checkpoint has {len(state['generators'])} generator states, "
-                         f"the model and transforms have {len(generators)} generators")
-    for g, s in zip(generators, state["generators"]):
-        g.bit_generator.state = _plain(s)
-    if history is not None and "history" in state:
+    for loader, saved in zip(loaders, state["loaders"]):
+        if saved is not None:
+            loader.load_state_dict(saved)
+    set_generator_states(generators, saved_generators)
+    backend.default_generator().bit_generator.state = _plain(state["random"]["default"])
+    if history is not None and state["history"] is not None:
         history.load_state_dict(state["history"])
-    for cb, s in zip(callbacks, state.get("callbacks", [])):
-        if s is not None and hasattr(cb, "load_state_dict"):
-            cb.load_state_dict(s)
+    load_callback_states(state, callbacks)
     return int(state["epoch"])
 
 
-def _plain(state: Any) -> Any:
-    """Generator states come back from .npz/JSON as plain dicts of ints: give them to NumPy as is."""
-    return {k: (_plain(v) if isinstance(v, dict) else (int(v) if hasattr(v, "ndim") else v)) for k, v in state.items()}
+def load_callback_states(state: dict, callbacks: Sequence[Any]) -> None:
+    """Give each callback with ``load_state_dict`` the state saved under its name (if any)."""
+    saved = state.get("callbacks") or {}
+    for key, cb in zip(_callback_keys(callbacks), callbacks):
+        if key in saved and hasattr(cb, "load_state_dict"):
+            cb.load_state_dict(saved[key])

@@ -3,13 +3,32 @@
     history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, epochs=5,
                   val_loader=test_loader, callbacks=[EarlyStopping(patience=2)])
 
-Every epoch: model.train(); for each batch: forward, loss, zero_grad,
-backward, step; then model.eval() and the validation pass under no_grad.
-Batch norm and dropout behave differently in the two modes, so switching at
-the right moments matters (and is tested).
+One epoch of :func:`fit`::
+
+    model.train()                       # dropout drops, batch norm uses batch statistics
+    for x, y in train_loader:
+        out = model(x)                  # forward
+        value = loss(out, y)
+        optimizer.zero_grad()           # forget the previous step's gradients
+        value.backward()                # dL/dw for every parameter
+        optimizer.step()                # w <- w - lr * (update from dL/dw)
+    model.eval()                        # dropout off, batch norm uses running statistics
+    with no_grad():                     # no graph: validation must not train
+        ...validation loss and metrics...
+    scheduler.step()                    # the next epoch's learning rate
+
+Forgetting ``model.eval()`` before validating is a classic bug: dropout keeps
+dropping and batch norm keeps updating its running statistics on the
+validation data. Forgetting ``model.train()`` after it is the opposite bug.
+Here both switches happen in one place (and the tests check which mode each
+phase saw).
+
+The loss and metrics of an epoch are averages over its samples (each batch
+weighted by its size), so a smaller last batch counts for what it holds.
 """
 from __future__ import annotations
 
+import numbers
 import re
 import time
 from pathlib import Path
@@ -17,137 +36,214 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy
 
-from .. import backend
+from .. import backend, serialization
 from ..autograd import Tensor, no_grad
 from . import metrics as M
 from .callbacks import Callback, CallbackList, ProgressBar
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_callback_states, load_checkpoint, save_checkpoint
 from .history import History
 
 _TOPK = re.compile(r"top(\d+)_accuracy")
 
 
-def _metric_counts(name: str, outputs: Any, targets: Any) -> int:
-    """Correct predictions in a batch for a metric name ("accuracy", "top5_accuracy")."""
+def _metric_function(name: str) -> Callable[[Any, Any], int]:
+    """The counter of correct predictions for a metric name: "accuracy" or "topK_accuracy"."""
     if name == "accuracy":
-        return M.correct_count(outputs, targets)
+        return M.correct_count
     match = _TOPK.fullmatch(name)
-    if match:
-        return M.top_k_correct(outputs, targets, int(match.group(1)))
+    if match and int(match.group(1)) >= 1:
+        k = int(match.group(1))
+        return lambda outputs, targets: M.top_k_correct(outputs, targets, k)
     raise ValueError(f"unknown metric {name!r}; use 'accuracy' or 'topK_accuracy' (e.g. 'top5_accuracy')")
 
 
 class _Running:
-    """Sums of the loss and metric counts over an epoch, weighted by batch size."""
+    """Sums over an epoch of the loss and of each metric's correct count, and the sample count."""
 
-    def __init__(self, names: Sequence[str]):
-        self.names, self.n, self.loss = list(names), 0, 0.0
-        self.counts = {name: 0 for name in names}
+    def __init__(self, metrics: Sequence[str]):
+        self.counters = {name: _metric_function(name) for name in metrics}
+        self.n, self.loss = 0, 0.0
+        self.correct = {name: 0 for name in metrics}
 
     def add(self, loss: Optional[float], outputs: Any, targets: Any) -> None:
         size = len(targets)
         self.n += size
         if loss is not None:
-            self.loss += loss * size
-        for name in self.names:
-            self.counts[name] += _metric_counts(name, outputs, targets)
+            self.loss += loss * size  # the batch's mean loss times its size: the sum over its samples
+        for name, count in self.counters.items():
+            self.correct[name] += count(outputs, targets)
 
-    def logs(self, prefix: str = "", with_loss: bool = True) -> dict:
-        out = {f"{prefix}loss": self.loss / max(self.n, 1)} if with_loss else {}
-        out.update({f"{prefix}{k}": v / max(self.n, 1) for k, v in self.counts.items()})
+    def logs(self, with_loss: bool = True) -> dict:
+        n = max(self.n, 1)
+        out = {"loss": self.loss / n} if with_loss else {}
+        out.update({name: c / n for name, c in self.correct.items()})
         return out
 
 
-def _data(out: Any) -> Any:
+def _array(out: Any) -> Any:
     return out.data if isinstance(out, Tensor) else out
+
+
+def _check_batch(batch: Any, where: str) -> tuple:
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise TypeError(f"{where} must yield (inputs, labels) pairs, got {type(batch).__name__}"
+                        + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+    return batch[0], batch[1]
 
 
 def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epochs: int,
         val_loader: Optional[Iterable] = None, callbacks: Sequence[Callback] = (),
         metrics: Sequence[str] = ("accuracy",), scheduler: Any = None, verbose: int = 1,
         initial_epoch: int = 0, checkpoint: Any = None, resume_from: Any = None) -> History:
-    """Train ``model`` for ``epochs`` epochs; returns the History.
+    """Train ``model`` until epoch ``epochs`` (counted from 1); returns the History.
 
     Args:
-        loss: a loss module or function, ``loss(outputs, targets)``.
-        scheduler: stepped once after each epoch.
-        checkpoint: a path: the full training state is saved there (atomically)
-            after every epoch.
-        resume_from: a checkpoint path to continue from (its epoch + 1 on);
-            ignored when the file does not exist yet.
+        model: a Module (anything with train(), eval(), state_dict() and a call).
+        train_loader: yields (inputs, labels) batches; inputs arrays or Tensors,
+            labels integer classes (N,) or soft targets (N, C).
+        loss: a loss module or function, ``loss(outputs, labels)`` -> scalar Tensor.
+        optimizer: an Optimizer over the model's parameters.
+        epochs: the epoch to train up to, as in Keras: with ``initial_epoch=2``
+            (or a checkpoint saved after epoch 2) and ``epochs=4``, 2 more epochs run.
+        val_loader: evaluated after every epoch (eval mode, no graph); gives
+            ``val_loss`` and ``val_<metric>``.
+        callbacks: :class:`Callback` objects (EarlyStopping, ModelCheckpoint, ...).
+        metrics: "accuracy" and/or "topK_accuracy" (e.g. "top5_accuracy").
+        scheduler: a learning-rate scheduler, stepped once after each epoch.
+        verbose: 0 silent, 1 a progress bar (one line per epoch off a terminal),
+            2 one line per epoch.
+        initial_epoch: the epoch to start at (from 0).
+        checkpoint: a path: the full training state (weights, optimizer,
+            scheduler, loaders, random generators, history, callbacks) is saved
+            there atomically after every epoch.
+        resume_from: a checkpoint path to continue from, after the epoch it was
+            saved at; the objects passed must be built as in the run that saved it.
+
+    Logs recorded per epoch: loss, each metric, val_loss and val_<metric>
+    (with ``val_loader``), lr (the first param group's rate during the
+    epoch) and time (seconds, validation included).
     """
-    if not isinstance(epochs, int) or epochs < 1:
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) or initial_epoch < 0:
+        raise ValueError(f"initial_epoch must be an int >= 0, got {initial_epoch!r}")
+    if not callable(loss):
+        raise TypeError(f"loss must be callable as loss(outputs, labels), got {type(loss).__name__}")
+    for name in metrics:
+        _metric_function(name)  # an unknown name fails now, not after the first epoch
     history = History()
-    loaders = [l for l in (train_loader, val_loader) if hasattr(l, "state_dict")]
-    parts = dict(optimizer=optimizer, scheduler=scheduler, loaders=loaders, history=history,
-                 callbacks=list(callbacks))
-    if resume_from is not None and Path(resume_from).exists():
-        initial_epoch = load_checkpoint(resume_from, model, **parts) + 1
+    callbacks = list(callbacks)
+    loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
+    # What a full checkpoint holds; ModelCheckpoint(save_weights_only=False) saves it too.
+    parts = dict(optimizer=optimizer, scheduler=scheduler, loaders=loaders, history=history, callbacks=callbacks)
+
+    saved = None
+    if resume_from is not None:
+        if not Path(resume_from).exists():
+            raise FileNotFoundError(f"resume_from: no checkpoint at {resume_from}")
+        saved = serialization.load(resume_from)
+        # Callbacks are restored below, after on_train_begin (which resets them).
+        initial_epoch = load_checkpoint(saved, model, optimizer, scheduler, loaders, history) + 1
+
+    progress = ProgressBar(verbose)
     steps = len(train_loader) if hasattr(train_loader, "__len__") else None
-    params = {"epochs": epochs, "steps": steps, "optimizer": optimizer, "state_parts": parts}
-    cbs = CallbackList([ProgressBar(verbose)] + list(callbacks), model, params)
+    params = {"epochs": int(epochs), "steps": steps, "optimizer": optimizer, "initial_epoch": int(initial_epoch),
+              "verbose": verbose, "state_parts": parts}
+    cbs = CallbackList([progress] + callbacks, model, params)
+    was_training = getattr(model, "training", True)
     model.stop_training = False
     cbs.on_train_begin()
-    for epoch in range(initial_epoch, epochs):
-        cbs.on_epoch_begin(epoch)
-        start = time.perf_counter()
-        model.train()
-        running = _Running(metrics)
-        for step, (x, y) in enumerate(train_loader):
-            out = model(x)
-            value = loss(out, y)
-            optimizer.zero_grad()
-            value.backward()
-            optimizer.step()
-            running.add(value.item(), _data(out), y)
-            cbs.on_batch_end(step, running.logs())
-        logs = running.logs()
-        if val_loader is not None:
-            logs.update({f"val_{k}": v for k, v in evaluate(model, val_loader, loss, metrics).items()})
-        logs["lr"] = optimizer.param_groups[0]["lr"]
-        logs["time"] = time.perf_counter() - start
-        if scheduler is not None:
-            scheduler.step()
-        history.append(epoch, logs)
-        cbs.on_epoch_end(epoch, logs)
-        if checkpoint is not None:
-            save_checkpoint(checkpoint, model, epoch, **parts)
-        if model.stop_training:
-            break
-    cbs.on_train_end()
+    if saved is not None:
+        load_callback_states(saved, callbacks)
+    try:
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            start = time.perf_counter()
+            logs = _train_epoch(model, train_loader, loss, optimizer, metrics, cbs)
+            if val_loader is not None:
+                val = evaluate(model, val_loader, loss, metrics)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            logs["lr"] = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
+            logs["time"] = time.perf_counter() - start
+            if scheduler is not None:
+                scheduler.step()
+            history.append(epoch, logs)
+            cbs.on_epoch_end(epoch, logs)
+            if checkpoint is not None:
+                save_checkpoint(checkpoint, model, epoch=epoch, **parts)
+            if model.stop_training:
+                break
+        cbs.on_train_end()
+    finally:
+        progress.close()
+        model.train(was_training)  # leave the model in the mode it came in
     return history
+
+
+def _train_epoch(model: Any, loader: Iterable, loss: Callable, optimizer: Any, metrics: Sequence[str],
+                 cbs: CallbackList) -> dict:
+    """One pass over the training data in training mode; the epoch's mean loss and metrics."""
+    model.train()
+    running = _Running(metrics)
+    for step, batch in enumerate(loader):
+        x, y = _check_batch(batch, "train_loader")
+        out = model(x)
+        value = loss(out, y)
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+        running.add(value.item(), _array(out), y)
+        cbs.on_batch_end(step, running.logs())
+    if running.n == 0:
+        raise ValueError("train_loader yielded no batches")
+    return running.logs()
 
 
 def evaluate(model: Any, loader: Iterable, loss: Optional[Callable] = None,
              metrics: Sequence[str] = ("accuracy",)) -> dict:
-    """The mean loss (when given) and metrics over a loader, in eval mode without a graph."""
+    """The mean loss (when ``loss`` is given) and metrics over a loader, in eval mode, without a graph.
+
+    Returns e.g. ``{"loss": 0.41, "accuracy": 0.86}``. The model's mode is
+    restored afterwards.
+    """
+    running = _Running(metrics)
     was_training = getattr(model, "training", False)
     model.eval()
-    running = _Running(metrics)
     try:
         with no_grad():
-            for x, y in loader:
+            for batch in loader:
+                x, y = _check_batch(batch, "the loader")
                 out = model(x)
-                running.add(loss(out, y).item() if loss is not None else None, _data(out), y)
+                running.add(loss(out, y).item() if loss is not None else None, _array(out), y)
     finally:
         model.train(was_training)
+    if running.n == 0:
+        raise ValueError("the loader yielded no batches")
     return running.logs(with_loss=loss is not None)
 
 
 def predict(model: Any, data: Any, batch_size: int = 256) -> numpy.ndarray:
-    """The model's outputs (eval mode, no graph) for an array/Tensor or a loader's inputs, as NumPy."""
+    """The model's outputs for every input, as one NumPy array (eval mode, no graph).
+
+    ``data`` is an array or Tensor of inputs (cut into ``batch_size`` pieces),
+    or a loader yielding (inputs, labels) or inputs alone (the labels are
+    ignored). The model's mode is restored afterwards.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if isinstance(data, Tensor) or backend.is_array(data):
+        batches: Iterable = (data[i:i + batch_size] for i in range(0, len(data), batch_size))
+    else:
+        batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
+    outputs = []
     was_training = getattr(model, "training", False)
     model.eval()
-    outputs = []
     try:
         with no_grad():
-            if isinstance(data, Tensor) or backend.is_array(data):
-                batches = (data[i:i + batch_size] for i in range(0, len(data), batch_size))
-            else:
-                batches = (b[0] if isinstance(b, (tuple, list)) else b for b in data)
             for x in batches:
-                outputs.append(backend.to_numpy(_data(model(x))))
+                outputs.append(backend.to_numpy(_array(model(x))))
     finally:
         model.train(was_training)
+    if not outputs:
+        raise ValueError("predict got no inputs")
     return numpy.concatenate(outputs)

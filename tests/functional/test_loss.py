@@ -1,125 +1,311 @@
-"""Losses: hand-computed values, PyTorch's label-smoothing and weight rules, gradchecks, errors."""
+"""Losses: values worked by hand, PyTorch's label-smoothing and weight rules, stability,
+reductions, soft targets, gradients of broadcast inputs, gradchecks, errors."""
+import math
+
 import numpy as np
 import pytest
 
 import minidl as mdl
 import minidl.nn as nn
 import minidl.nn.functional as F
+from minidl import backend
 
-LOGITS = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, -1.0]])
-LABELS = np.array([2, 0])
-
-
-def logsumexp(row):
-    return np.log(np.exp(row).sum())
-
-
-def test_cross_entropy_by_hand():
-    # -log softmax: row 0 picks class 2, row 1 class 0
-    l0 = logsumexp(LOGITS[0]) - 3.0
-    l1 = logsumexp(LOGITS[1]) - 1.0
-    got = F.cross_entropy(mdl.tensor(LOGITS), LABELS, reduction="none").numpy()
-    assert np.allclose(got, [l0, l1])
-    assert np.isclose(F.cross_entropy(mdl.tensor(LOGITS), LABELS).item(), (l0 + l1) / 2)
-    assert np.isclose(F.cross_entropy(mdl.tensor(LOGITS), LABELS, reduction="sum").item(), l0 + l1)
+LN2, LN3, LN5 = math.log(2), math.log(3), math.log(5)
+# A 2x3 example with round softmax values:
+#   row 0: exp([0, 0, ln 2]) = [1, 1, 2]  -> p = [1/4, 1/4, 1/2], label 2 -> loss -ln(1/2) = ln 2
+#   row 1: exp([ln 3, 0, 0]) = [3, 1, 1]  -> p = [3/5, 1/5, 1/5], label 1 -> loss -ln(1/5) = ln 5
+LOGITS = np.array([[0.0, 0.0, LN2], [LN3, 0.0, 0.0]])
+LABELS = np.array([2, 1])
+PROBS = np.array([[0.25, 0.25, 0.5], [0.6, 0.2, 0.2]])
 
 
-def test_label_smoothing_follows_pytorch_formula():
-    eps, c = 0.1, 3
-    logp = LOGITS - np.array([[logsumexp(r)] for r in LOGITS])
-    expected = np.mean([(1 - eps) * -logp[i, LABELS[i]] + eps / c * -logp[i].sum() for i in range(2)])
-    assert np.isclose(F.cross_entropy(mdl.tensor(LOGITS), LABELS, label_smoothing=eps).item(), expected)
+def log_softmax_rows(a):
+    return a - np.log(np.exp(a).sum(axis=1, keepdims=True))
+
+
+# ---------------------------------------------------------------- cross-entropy
+def test_cross_entropy_worked_by_hand(device):
+    x = mdl.tensor(LOGITS, requires_grad=True, device=device)
+    assert np.allclose(F.softmax(x).numpy(), PROBS)
+    assert np.allclose(F.cross_entropy(x, LABELS, reduction="none").numpy(), [LN2, LN5])
+    assert np.isclose(F.cross_entropy(x, LABELS, reduction="sum").item(), LN2 + LN5)
+    loss = F.cross_entropy(x, LABELS)
+    assert np.isclose(loss.item(), (LN2 + LN5) / 2)
+    loss.backward()
+    # (softmax - onehot) / N
+    assert np.allclose(x.grad.tolist(), [[1 / 8, 1 / 8, -1 / 4], [3 / 10, -2 / 5, 1 / 10]])
+
+
+def test_cross_entropy_gradient_is_softmax_minus_target_over_n(device, rng):
+    a = rng.standard_normal((6, 4))
+    y = rng.integers(0, 4, 6)
+    x = mdl.tensor(a, requires_grad=True, device=device)
+    F.cross_entropy(x, y).backward()
+    p = np.exp(log_softmax_rows(a))
+    assert np.allclose(x.grad.tolist(), (p - np.eye(4)[y]) / 6)
+
+
+def test_label_smoothing_worked_by_hand():
+    # PyTorch: loss = (1 - eps) * (-log p_y) + eps / C * sum_c (-log p_c)
+    # row 0: 0.9 ln 2 + 0.1/3 (2 ln 4 + ln 2) = ln 2 (0.9 + 1/6)
+    # row 1: 0.9 ln 5 + 0.1/3 (ln(5/3) + 2 ln 5) = ln 5 - ln 3 / 30
+    got = F.cross_entropy(mdl.tensor(LOGITS), LABELS, reduction="none", label_smoothing=0.1).numpy()
+    assert np.allclose(got, [LN2 * (0.9 + 1 / 6), LN5 - LN3 / 30])
+
+
+@pytest.mark.parametrize("eps", [0.05, 0.3, 1.0])
+def test_label_smoothing_follows_pytorch_formula(eps, rng):
+    a, y, c = rng.standard_normal((5, 4)), rng.integers(0, 4, 5), 4
+    logp = log_softmax_rows(a)
+    per = [(1 - eps) * -logp[i, y[i]] + eps / c * -logp[i].sum() for i in range(5)]
+    assert np.isclose(F.cross_entropy(mdl.tensor(a), y, label_smoothing=eps).item(), np.mean(per))
+    assert np.isclose(F.cross_entropy(mdl.tensor(a), y, label_smoothing=eps, reduction="sum").item(), np.sum(per))
+
+
+def test_label_smoothing_with_class_weights_follows_pytorch(rng):
+    # PyTorch (LossNLL.cpp): (1 - eps) * nll(weighted mean) + eps / C * sum_n sum_c w_c (-log p_nc) / sum_n w_{y_n}
+    a, y, w, eps, c = rng.standard_normal((5, 3)), rng.integers(0, 3, 5), np.array([0.5, 1.0, 2.0]), 0.2, 3
+    logp = log_softmax_rows(a)
+    nll = sum(-w[y[i]] * logp[i, y[i]] for i in range(5)) / w[y].sum()
+    smooth = sum(-(w * logp[i]).sum() for i in range(5)) / w[y].sum()
+    expected = (1 - eps) * nll + eps / c * smooth
+    assert np.isclose(F.cross_entropy(mdl.tensor(a), y, weight=w, label_smoothing=eps).item(), expected)
 
 
 def test_class_weights_mean_divides_by_weight_sum():
     w = np.array([0.5, 1.0, 2.0])
-    logp = LOGITS - np.array([[logsumexp(r)] for r in LOGITS])
-    per = [-w[2] * logp[0, 2], -w[0] * logp[1, 0]]
     got = F.cross_entropy(mdl.tensor(LOGITS), LABELS, weight=w).item()
-    assert np.isclose(got, sum(per) / (w[2] + w[0]))
+    assert np.isclose(got, (2.0 * LN2 + 1.0 * LN5) / (2.0 + 1.0))
+    got = F.cross_entropy(mdl.tensor(LOGITS), LABELS, weight=mdl.tensor(w), reduction="none").numpy()
+    assert np.allclose(got, [2.0 * LN2, 1.0 * LN5])
 
 
-def test_soft_targets_equal_one_hot_labels():
-    onehot = np.eye(3)[LABELS]
-    a = F.cross_entropy(mdl.tensor(LOGITS), onehot).item()
-    b = F.cross_entropy(mdl.tensor(LOGITS), LABELS).item()
-    assert np.isclose(a, b)
+def test_soft_targets(device, rng):
+    x = mdl.tensor(LOGITS, requires_grad=True, device=device)
+    # one-hot rows give the labels' loss
+    assert np.isclose(F.cross_entropy(x, np.eye(3)[LABELS]).item(), F.cross_entropy(x, LABELS).item())
+    # a mixed target (as MixUp makes): 0.7 * label 2 + 0.3 * label 0 on row 0
+    t = np.array([[0.3, 0.0, 0.7], [0.0, 1.0, 0.0]])
+    per = F.cross_entropy(x, t, reduction="none").numpy()
+    assert np.allclose(per, [0.3 * 2 * LN2 + 0.7 * LN2, LN5])
+    F.cross_entropy(x, t).backward()
+    assert np.allclose(x.grad.tolist(), (PROBS - t) / 2)  # (softmax - T) / N
+
+
+def test_soft_targets_with_smoothing_and_weights_follow_pytorch(rng):
+    a = rng.standard_normal((4, 3))
+    t = rng.random((4, 3))
+    t /= t.sum(axis=1, keepdims=True)
+    w, eps = np.array([1.0, 2.0, 0.5]), 0.2
+    ts = t * (1 - eps) + eps / 3
+    logp = log_softmax_rows(a)
+    assert np.isclose(F.cross_entropy(mdl.tensor(a), t, label_smoothing=eps).item(), -(ts * logp).sum() / 4)
+    # weighted soft targets: the mean divides by N, not by a sum of weights (PyTorch)
+    assert np.isclose(F.cross_entropy(mdl.tensor(a), t, weight=w).item(), -(t * w * logp).sum() / 4)
+
+
+def test_cross_entropy_spatial_matches_per_position(device, rng):
+    a = rng.standard_normal((2, 3, 2, 2))
+    y = rng.integers(0, 3, (2, 2, 2))
+    x = mdl.tensor(a, device=device)
+    per = F.cross_entropy(x, y, reduction="none")
+    assert per.shape == (2, 2, 2)
+    rows, labels = a.transpose(0, 2, 3, 1).reshape(-1, 3), y.reshape(-1)
+    expected = -log_softmax_rows(rows)[np.arange(8), labels]
+    assert np.allclose(per.numpy().reshape(-1), expected)
+    assert np.isclose(F.cross_entropy(x, y).item(), expected.mean())
+    soft = np.eye(3)[y].transpose(0, 3, 1, 2)  # (N, C, H, W) one-hot
+    assert np.isclose(F.cross_entropy(x, soft).item(), expected.mean())
+
+
+def test_reductions_relate(device, rng):
+    x = mdl.tensor(rng.standard_normal((5, 4)), device=device)
+    y = rng.integers(0, 4, 5)
+    none = F.cross_entropy(x, y, reduction="none").numpy()
+    assert none.shape == (5,)
+    assert np.isclose(F.cross_entropy(x, y, reduction="sum").item(), none.sum())
+    assert np.isclose(F.cross_entropy(x, y, reduction="mean").item(), none.mean())
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("smoothing", [0.0, 0.2])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_cross_entropy_gradcheck(reduction, smoothing, weighted, device, rng):
+@pytest.mark.parametrize("soft", [False, True])
+def test_cross_entropy_gradcheck(reduction, smoothing, weighted, soft, device, rng):
     x = mdl.tensor(rng.standard_normal((4, 5)), requires_grad=True, device=device)
-    y = rng.integers(0, 5, 4)
+    if soft:
+        y = rng.random((4, 5))
+        y /= y.sum(axis=1, keepdims=True)
+    else:
+        y = rng.integers(0, 5, 4)
     w = rng.uniform(0.5, 2, 5) if weighted else None
-    assert mdl.gradcheck(lambda v: F.cross_entropy(v, y, weight=w, reduction=reduction, label_smoothing=smoothing), (x,))
+    assert mdl.gradcheck(
+        lambda v: F.cross_entropy(v, y, weight=w, reduction=reduction, label_smoothing=smoothing), (x,)
+    )
 
 
-def test_cross_entropy_soft_targets_and_spatial_gradcheck(device, rng):
-    x = mdl.tensor(rng.standard_normal((4, 5)), requires_grad=True, device=device)
-    soft = rng.random((4, 5))
-    soft /= soft.sum(axis=1, keepdims=True)
-    assert mdl.gradcheck(lambda v: F.cross_entropy(v, soft, label_smoothing=0.1), (x,))
-    x4 = mdl.tensor(rng.standard_normal((2, 3, 2, 2)), requires_grad=True, device=device)
-    y4 = rng.integers(0, 3, (2, 2, 2))
-    assert mdl.gradcheck(lambda v: F.cross_entropy(v, y4), (x4,))
-    assert F.cross_entropy(x4, y4, reduction="none").shape == (2, 2, 2)
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("soft", [False, True])
+def test_cross_entropy_spatial_gradcheck(reduction, soft, device, rng):
+    x = mdl.tensor(rng.standard_normal((2, 3, 2, 2)), requires_grad=True, device=device)
+    y = rng.integers(0, 3, (2, 2, 2))
+    if soft:
+        y = np.eye(3)[y].transpose(0, 3, 1, 2) * 0.8 + 0.2 / 3
+    w = np.array([1.0, 0.5, 2.0])
+    assert mdl.gradcheck(lambda v: F.cross_entropy(v, y, weight=w, reduction=reduction, label_smoothing=0.1), (x,))
 
 
-def test_cross_entropy_stable_for_huge_logits():
-    x = mdl.tensor([[1000.0, -1000.0]], requires_grad=True)
-    loss = F.cross_entropy(x, np.array([1]))
-    assert np.isclose(loss.item(), 2000.0)
-    loss.backward()
-    assert np.allclose(x.grad, [[1.0, -1.0]])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_stable_for_huge_logits(dtype, device):
+    x = mdl.tensor(np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], dtype=dtype), requires_grad=True, device=device)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = F.cross_entropy(x, np.array([1, 1]), reduction="none")
+        soft = F.cross_entropy(x, np.array([[0.5, 0.5], [0.0, 1.0]], dtype=dtype), reduction="none")
+        F.cross_entropy(x, np.array([1, 1])).backward()
+    assert np.allclose(loss.numpy(), [2000.0, 0.0]) and loss.dtype == dtype
+    assert np.allclose(soft.numpy(), [1000.0, 0.0])
+    assert np.allclose(x.grad.tolist(), [[0.5, -0.5], [0.0, 0.0]])
+
+
+def test_cross_entropy_accepts_lists_and_numpy_labels_on_any_device(device):
+    x = mdl.tensor(LOGITS, device=device)
+    for y in ([2, 1], np.array([2, 1], dtype=np.uint8), mdl.tensor(np.array([2, 1]), device=device)):
+        assert np.isclose(F.cross_entropy(x, y).item(), (LN2 + LN5) / 2)
 
 
 def test_cross_entropy_errors():
     x = mdl.tensor(LOGITS)
-    with pytest.raises(ValueError, match="target label 3 is out of range for 3 classes"):
+    with pytest.raises(ValueError, match=r"target label 3 is out of range for 3 classes \(labels must be in 0..2\)"):
         F.cross_entropy(x, np.array([3, 0]))
-    with pytest.raises(ValueError, match=r"target labels must have shape \(2,\).*got \(3,\)"):
+    with pytest.raises(ValueError, match="target label -1 is out of range for 3 classes"):
+        F.cross_entropy(x, np.array([0, -1]))
+    with pytest.raises(ValueError, match=r"labels must have shape \(2,\) for input of shape \(2, 3\), got \(3,\)"):
         F.cross_entropy(x, np.array([0, 1, 2]))
-    with pytest.raises(ValueError, match="soft targets must have the input's shape"):
+    with pytest.raises(ValueError, match=r"soft targets must have the input's shape \(2, 3\), got \(2, 4\)"):
         F.cross_entropy(x, np.ones((2, 4)) / 4)
-    with pytest.raises(ValueError, match="reduction must be one of"):
+    with pytest.raises(ValueError, match=r"got \(2,\); class labels must have an integer dtype"):
+        F.cross_entropy(x, np.array([2.0, 1.0]))
+    with pytest.raises(TypeError, match="integer class labels or float probabilities, got dtype bool"):
+        F.cross_entropy(x, np.array([True, False]))
+    with pytest.raises(ValueError, match=r"reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"):
         F.cross_entropy(x, LABELS, reduction="avg")
-    with pytest.raises(ValueError, match="label_smoothing"):
+    with pytest.raises(ValueError, match=r"label_smoothing must be in \[0, 1\], got 1.5"):
         F.cross_entropy(x, LABELS, label_smoothing=1.5)
-    with pytest.raises(ValueError, match=r"logits of shape \(N, C\)"):
+    with pytest.raises(ValueError, match=r"logits of shape \(N, C\).*got shape \(2,\)"):
         F.cross_entropy(mdl.tensor([1.0, 2.0]), np.array([0]))
+    with pytest.raises(ValueError, match=r"weight must have shape \(3,\) \(one per class\), got \(2,\)"):
+        F.cross_entropy(x, LABELS, weight=np.ones(2))
 
 
-def test_mse_by_hand_and_broadcast_gradients_keep_input_shapes(device, rng):
-    a = mdl.tensor([[1.0, 2.0]], requires_grad=True, device=device)
-    b = mdl.tensor([[0.0], [4.0]], requires_grad=True, device=device)
-    loss = F.mse_loss(a, b)  # broadcasts to (2, 2): diffs [1, 2, -3, -2]
+# ---------------------------------------------------------------- mean squared error
+def test_mse_by_hand(device):
+    x = mdl.tensor([1.0, 2.0, 4.0], requires_grad=True, device=device)
+    t = np.array([0.0, 2.0, 1.0])
+    assert np.isclose(F.mse_loss(x, t).item(), (1 + 0 + 9) / 3)
+    assert np.isclose(F.mse_loss(x, t, "sum").item(), 10.0)
+    assert np.allclose(F.mse_loss(x, t, reduction="none").numpy(), [1.0, 0.0, 9.0])
+    F.mse_loss(x, t).backward()
+    assert np.allclose(x.grad.tolist(), [2 / 3, 0.0, 2.0])  # 2 (x - t) / n
+
+
+def test_broadcast_inputs_get_gradients_of_their_own_shapes(device):
+    # A loss whose inputs broadcast must hand each input a gradient of its own
+    # shape (summed over the broadcast copies), not of the broadcast shape.
+    a = mdl.tensor([[1.0, 2.0]], requires_grad=True, device=device)      # (1, 2)
+    b = mdl.tensor([[0.0], [4.0]], requires_grad=True, device=device)    # (2, 1)
+    loss = F.mse_loss(a, b)  # broadcasts to (2, 2): diffs [[1, 2], [-3, -2]]
     assert np.isclose(loss.item(), (1 + 4 + 9 + 4) / 4)
     loss.backward()
     assert a.grad.shape == (1, 2) and b.grad.shape == (2, 1)
-    for reduction in ("mean", "sum", "none"):
-        assert mdl.gradcheck(lambda u, v: F.mse_loss(u, v, reduction), (
-            mdl.tensor(rng.standard_normal((3, 1)), requires_grad=True, device=device),
-            mdl.tensor(rng.standard_normal((3, 4)), requires_grad=True, device=device)))
+    assert np.allclose(a.grad.tolist(), [[(2 * 1 + 2 * -3) / 4, (2 * 2 + 2 * -2) / 4]])  # [[-1, 0]]
+    assert np.allclose(b.grad.tolist(), [[-(2 * 1 + 2 * 2) / 4], [-(2 * -3 + 2 * -2) / 4]])  # [[-1.5], [2.5]]
 
 
-def test_bce_with_logits_by_hand_stable_and_gradcheck(device, rng):
-    x, y = np.array([0.5, -1.0]), np.array([1.0, 0.0])
-    p = 1 / (1 + np.exp(-x))
-    expected = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()
-    assert np.isclose(F.binary_cross_entropy_with_logits(mdl.tensor(x), y).item(), expected)
-    big = F.binary_cross_entropy_with_logits(mdl.tensor([1000.0, -1000.0]), np.array([0.0, 1.0]), reduction="none")
-    assert np.allclose(big.numpy(), [1000.0, 1000.0])
-    for kwargs in ({}, {"pos_weight": np.full(4, 3.0)}, {"weight": rng.random(4), "reduction": "sum"}):
-        assert mdl.gradcheck(lambda u, v: F.binary_cross_entropy_with_logits(u, v, **kwargs), (
-            mdl.tensor(rng.standard_normal((3, 4)), requires_grad=True, device=device),
-            mdl.tensor(rng.random((3, 4)), requires_grad=True, device=device)))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 1), (3, 4)), ((4,), (3, 1)), ((), (2, 3))])
+def test_mse_gradcheck(reduction, shapes, device, rng):
+    u = mdl.tensor(rng.standard_normal(shapes[0]), requires_grad=True, device=device)
+    v = mdl.tensor(rng.standard_normal(shapes[1]), requires_grad=True, device=device)
+    assert mdl.gradcheck(lambda p, q: F.mse_loss(p, q, reduction), (u, v))
 
 
-def test_bce_shape_mismatch():
+def test_mse_errors():
+    with pytest.raises(ValueError, match=r"mse_loss: input shape \(3,\) and target shape \(4,\) do not broadcast"):
+        F.mse_loss(mdl.tensor(np.ones(3)), np.ones(4))
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        F.mse_loss(mdl.tensor(np.ones(3)), np.ones(3), reduction="mine")
+
+
+# ---------------------------------------------------------------- binary cross-entropy
+def test_bce_with_logits_by_hand(device):
+    x, y = mdl.tensor([0.5, -1.0], requires_grad=True, device=device), np.array([1.0, 0.0])
+    # -log sigmoid(0.5) = log(1 + e^-0.5);  -log(1 - sigmoid(-1)) = log(1 + e^-1)
+    l0, l1 = math.log1p(math.exp(-0.5)), math.log1p(math.exp(-1.0))
+    assert np.isclose(F.binary_cross_entropy_with_logits(x, y).item(), (l0 + l1) / 2)
+    assert np.allclose(F.binary_cross_entropy_with_logits(x, y, reduction="none").numpy(), [l0, l1])
+    assert np.isclose(F.binary_cross_entropy_with_logits(x, y, reduction="sum").item(), l0 + l1)
+    F.binary_cross_entropy_with_logits(x, y, reduction="sum").backward()
+    s = 1 / (1 + np.exp(-np.array([0.5, -1.0])))
+    assert np.allclose(x.grad.tolist(), s - y)  # sigmoid(x) - t
+
+
+def test_bce_pos_weight_and_weight_follow_pytorch(rng):
+    # PyTorch: l = -w [pw t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))], pw per class (last axis)
+    a, t = rng.standard_normal((3, 4)), rng.random((3, 4))
+    pw, w = np.array([1.0, 2.0, 3.0, 0.5]), np.array([0.2, 1.0, 1.5, 1.0])
+    s = 1 / (1 + np.exp(-a))
+    expected = -w * (pw * t * np.log(s) + (1 - t) * np.log(1 - s))
+    got = F.binary_cross_entropy_with_logits(mdl.tensor(a), t, weight=w, pos_weight=pw, reduction="none").numpy()
+    assert np.allclose(got, expected)
+    assert np.isclose(F.binary_cross_entropy_with_logits(mdl.tensor(a), t, w, "mean", pw).item(), expected.mean())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bce_with_logits_stable_for_huge_logits(dtype, device):
+    x = mdl.tensor(np.array([1000.0, -1000.0, 1000.0, -1000.0], dtype=dtype), requires_grad=True, device=device)
+    t = np.array([0.0, 1.0, 1.0, 0.0], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        big = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+        big.sum().backward()
+    assert np.allclose(big.numpy(), [1000.0, 1000.0, 0.0, 0.0])
+    assert np.allclose(x.grad.tolist(), [1.0, -1.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"reduction": "sum"}, {"reduction": "none"}, {"pos_weight": np.array([3.0, 1.0, 0.5, 2.0])},
+    {"weight": np.array([[0.5], [1.0], [2.0]]), "reduction": "sum"},
+    {"weight": np.full((3, 4), 0.7), "pos_weight": np.full(4, 2.0), "reduction": "mean"},
+])
+def test_bce_gradcheck_input_and_target(kwargs, device, rng):
+    u = mdl.tensor(rng.standard_normal((3, 4)), requires_grad=True, device=device)
+    v = mdl.tensor(rng.random((3, 4)), requires_grad=True, device=device)
+    assert mdl.gradcheck(lambda p, q: F.binary_cross_entropy_with_logits(p, q, **kwargs), (u, v))
+
+
+def test_bce_errors():
     with pytest.raises(ValueError, match=r"target shape \(3,\) must equal input shape \(2,\)"):
         F.binary_cross_entropy_with_logits(mdl.tensor([0.0, 1.0]), np.zeros(3))
+    with pytest.raises(ValueError, match=r"pos_weight of shape \(3,\) does not broadcast to the input's shape \(2, 4\)"):
+        F.binary_cross_entropy_with_logits(mdl.tensor(np.zeros((2, 4))), np.zeros((2, 4)), pos_weight=np.ones(3))
+    with pytest.raises(ValueError, match=r"weight of shape \(2, 2, 4\) does not broadcast"):
+        F.binary_cross_entropy_with_logits(mdl.tensor(np.zeros((2, 4))), np.zeros((2, 4)), weight=np.ones((2, 2, 4)))
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        F.binary_cross_entropy_with_logits(mdl.tensor([0.0]), np.zeros(1), reduction="max")
+
+
+def test_losses_keep_float32_and_accept_host_targets(device, rng):
+    x = mdl.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True, device=device)
+    losses = [
+        F.cross_entropy(x, rng.integers(0, 4, 3)),
+        F.cross_entropy(x, np.full((3, 4), 0.25)),  # float64 soft targets on the host
+        F.mse_loss(x, rng.standard_normal((3, 4))),
+        F.binary_cross_entropy_with_logits(x, rng.random((3, 4)), pos_weight=[1.0, 2.0, 3.0, 4.0]),
+    ]
+    for loss in losses:
+        assert loss.dtype == np.float32 and backend.device_of(loss.data) == backend.parse_device(device)
+        loss.backward()
+        assert x.grad.dtype == np.float32
+        x.grad = None
 
 
 def test_loss_modules_match_functions(rng):

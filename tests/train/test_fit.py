@@ -1,48 +1,86 @@
-"""fit / evaluate / predict: mode switching, metrics, history, bit-exact resume."""
+"""fit / evaluate / predict: learning, train/eval switching, metrics, history, progress, bad input."""
+import io
+import sys
+
 import numpy as np
 import pytest
 
 import minidl as mdl
 import minidl.nn as nn
+from minidl import backend
 from minidl.data import DataLoader, TensorDataset
-from minidl.train import confusion_matrix, evaluate, fit, predict, top_k_accuracy
+from minidl.train import EarlyStopping, History, confusion_matrix, evaluate, fit, predict, top_k_accuracy
 from minidl.train import metrics as M
 
 
 def blobs(n=120, seed=0):
+    """Three well separated Gaussian blobs in 3-D: an easy 3-class problem."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, n)
     x = (np.eye(3)[y] * 3 + rng.standard_normal((n, 3))).astype(np.float32)
     return x, y
 
 
-def make(seed=0, dropout=0.3):
+def mlp(seed=0, dropout=0.3):
     mdl.manual_seed(seed)
     return nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Dropout(dropout), nn.Linear(16, 3))
 
 
+def sgd(model, lr=0.1):
+    return mdl.optim.SGD(model.parameters(), lr=lr)
+
+
 def test_fit_learns_and_records_history():
     x, y = blobs()
-    model = make()
+    model = mlp()
     loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, seed=0)
-    val = DataLoader(TensorDataset(*blobs(60, 1)), batch_size=30)
+    val = DataLoader(TensorDataset(*blobs(60, 1)), batch_size=25)  # a smaller last batch (10)
     h = fit(model, loader, nn.CrossEntropyLoss(), mdl.optim.Adam(model.parameters(), lr=0.05), 5,
             val_loader=val, verbose=0, metrics=("accuracy", "top2_accuracy"))
-    assert len(h) == 5 and set(h.history) >= {"loss", "accuracy", "top2_accuracy", "val_loss", "val_accuracy", "lr"}
+    assert isinstance(h, History) and h.epoch == [0, 1, 2, 3, 4]
+    assert list(h.history) == ["loss", "accuracy", "top2_accuracy", "val_loss", "val_accuracy",
+                               "val_top2_accuracy", "lr", "time"]
     assert h["val_accuracy"][-1] > 0.85 and h["loss"][-1] < h["loss"][0]
     assert all(t >= a for t, a in zip(h["top2_accuracy"], h["accuracy"]))
+    assert h["lr"] == [0.05] * 5 and all(t > 0 for t in h["time"])
+    # the last val_loss is the sample-weighted mean that evaluate gives for the final weights
+    assert h["val_loss"][-1] == evaluate(model, val, nn.CrossEntropyLoss())["loss"]
+
+
+def test_fit_accepts_tensor_inputs_and_soft_targets():
+    x, y = blobs(48)
+    batches = [(mdl.tensor(x[i:i + 16]), np.eye(3, dtype=np.float32)[y[i:i + 16]]) for i in range(0, 48, 16)]
+    model = mlp(dropout=0.0)
+    h = fit(model, batches, nn.CrossEntropyLoss(), sgd(model), 3, val_loader=batches, verbose=0)
+    assert h["val_accuracy"][-1] == M.accuracy(predict(model, x), y)
+    assert h["loss"][-1] < h["loss"][0]
+
+
+def test_scheduler_steps_once_per_epoch_and_lr_is_the_rate_used():
+    x, y = blobs(32)
+    model = mlp()
+    opt = sgd(model, lr=1.0)
+    sched = mdl.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    h = fit(model, DataLoader(TensorDataset(x, y), batch_size=16), nn.CrossEntropyLoss(), opt, 3,
+            scheduler=sched, verbose=0)
+    assert h["lr"] == [1.0, 0.5, 0.25] and opt.param_groups[0]["lr"] == 0.125
 
 
 class ModeSpy(nn.Module):
-    """Records the mode it was called in; behaves like dropout (differs by mode)."""
+    """Records the mode and grad mode of every call; behaves differently in the two modes,
+    like dropout (output scaled in training) and batch norm (statistics updated in training)."""
 
     def __init__(self):
         super().__init__()
         self.lin = nn.Linear(3, 3)
         self.seen = []
+        self.updates = 0
 
     def forward(self, x):
-        self.seen.append("train" if self.training else "eval")
+        self.seen.append(("train" if self.training else "eval", mdl.is_grad_enabled()))
+        if self.training:
+            self.updates += 1  # as batch norm updates its running statistics
+            return self.lin(x) * 2.0
         return self.lin(x)
 
 
@@ -51,89 +89,216 @@ def test_train_and_eval_modes_switch_around_validation():
     model = ModeSpy()
     train = DataLoader(TensorDataset(x, y), batch_size=16)
     val = DataLoader(TensorDataset(x, y), batch_size=32)
-    fit(model, train, nn.CrossEntropyLoss(), mdl.optim.SGD(model.parameters(), lr=0.1), 2, val_loader=val, verbose=0)
-    assert model.seen == ["train", "train", "eval"] * 2
-    assert model.training  # left in training mode
+    fit(model, train, nn.CrossEntropyLoss(), sgd(model), 2, val_loader=val, verbose=0)
+    assert model.seen == [("train", True), ("train", True), ("eval", False)] * 2
+    assert model.updates == 4  # validation never updated the "statistics"
+    assert model.training  # it came in training mode and leaves in it
+
+
+def test_fit_evaluate_predict_restore_the_mode_they_found():
+    x, y = blobs(32)
+    model = ModeSpy()
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
     model.eval()
-    evaluate(model, val)
+    fit(model, loader, nn.CrossEntropyLoss(), sgd(model), 1, verbose=0)
+    assert not model.training and model.seen[0] == ("train", True)
+    evaluate(model, loader)
     predict(model, x)
-    assert not model.training  # evaluate/predict restore the mode they found
+    assert not model.training
+    model.train()
+    evaluate(model, loader)
+    predict(model, loader)
+    assert model.training and all(s == ("eval", False) for s in model.seen[-4:])
+
+
+def test_mode_is_restored_when_training_fails():
+    x, y = blobs(32)
+    model = ModeSpy()
+    model.eval()
+
+    def bad_loss(out, target):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fit(model, DataLoader(TensorDataset(x, y), batch_size=16), bad_loss, sgd(model), 1, verbose=0)
+    assert not model.training
+
+
+def test_validation_uses_eval_mode_with_real_dropout_and_batch_norm():
+    # Were validation run in training mode, dropout would change val_loss and batch norm's
+    # running statistics would move, so evaluating afterwards would give another number.
+    x, y = blobs(64)
+    mdl.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3))
+    val = DataLoader(TensorDataset(*blobs(40, 1)), batch_size=40)
+    h = fit(model, DataLoader(TensorDataset(x, y), batch_size=16), nn.CrossEntropyLoss(), sgd(model), 2,
+            val_loader=val, verbose=0)
+    stats = model[1].running_mean.copy()
+    assert evaluate(model, val, nn.CrossEntropyLoss())["loss"] == h["val_loss"][-1]
+    assert np.array_equal(model[1].running_mean, stats)
+
+
+def test_early_stopping_inside_fit_restores_best_weights():
+    x, y = blobs(32)
+    model = mlp()
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    # lr so large that training diverges: val_loss rises after the first epochs
+    es = EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True)
+    h = fit(model, loader, nn.CrossEntropyLoss(), sgd(model, lr=50.0), 20, val_loader=loader, callbacks=[es],
+            verbose=0)
+    assert len(h) < 20 and model.stop_training
+    best = int(np.argmin(h["val_loss"]))
+    assert es.best_epoch == best
+    assert evaluate(model, loader, nn.CrossEntropyLoss())["loss"] == h["val_loss"][best]
 
 
 def test_evaluate_and_predict_values():
     x, y = blobs(40)
-    model = make(dropout=0.0)
+    model = mlp(dropout=0.5)
     out = predict(model, x, batch_size=7)
-    assert out.shape == (40, 3)
+    assert out.shape == (40, 3) and isinstance(out, np.ndarray)
+    model.eval()
     with mdl.no_grad():
         assert np.allclose(out, model(x).numpy(), atol=1e-6)
-    r = evaluate(model, DataLoader(TensorDataset(x, y), batch_size=16), loss=nn.CrossEntropyLoss())
-    assert r["accuracy"] == pytest.approx(M.accuracy(out, y))
+    assert np.array_equal(predict(model, mdl.tensor(x), batch_size=40), out)
+    r = evaluate(model, DataLoader(TensorDataset(x, y), batch_size=16), loss=nn.CrossEntropyLoss(),
+                 metrics=("accuracy", "top2_accuracy"))
+    assert r["accuracy"] == M.accuracy(out, y) and r["top2_accuracy"] == M.top_k_accuracy(out, y, 2)
     assert r["loss"] == pytest.approx(nn.CrossEntropyLoss()(mdl.tensor(out), y).item(), rel=1e-5)
+    assert set(evaluate(model, [(x, y)])) == {"accuracy"}
 
 
-def test_metrics_by_hand():
-    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]])
-    labels = np.array([1, 1, 2, 0])
-    assert M.accuracy(scores, labels) == 0.5
-    assert top_k_accuracy(scores, labels, k=2) == 1.0  # sample 3: class 0 ties for 2nd (0.3)... in top 2
+def test_metrics_by_hand(device):
+    xp = backend.namespace(device)
+    scores = xp.asarray(np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]]))
+    labels = xp.asarray(np.array([1, 1, 2, 0]))
+    # predictions 1, 0, 2, 1: samples 0 and 2 are right
+    assert M.accuracy(scores, labels) == 0.5 and isinstance(M.accuracy(scores, labels), float)
     assert top_k_accuracy(scores, labels, k=1) == 0.5
+    # k=2: sample 1 (label 1 is 2nd best) and sample 3 (label 0 ties with class 2 for 2nd) count
+    assert top_k_accuracy(scores, labels, k=2) == 1.0
+    assert top_k_accuracy(scores, labels, k=3) == 1.0
     cm = confusion_matrix(scores, labels, 3)
-    assert cm.tolist() == [[0, 1, 0], [1, 1, 0], [0, 0, 1]]
-    assert M.accuracy(scores, np.eye(3)[labels]) == 0.5  # soft targets count by arg-max
-    with pytest.raises(ValueError, match="k must be in"):
-        top_k_accuracy(scores, labels, k=4)
+    assert isinstance(cm, np.ndarray) and cm.tolist() == [[0, 1, 0], [1, 1, 0], [0, 0, 1]]
+    soft = xp.asarray(np.eye(3)[[1, 1, 2, 0]] * 0.8 + 0.2 / 3)  # label-smoothed targets count by arg-max
+    assert M.accuracy(scores, soft) == 0.5 and confusion_matrix(scores, soft).tolist() == cm.tolist()
+    assert confusion_matrix(xp.asarray(np.array([0, 2, 2])), np.array([0, 1, 2]), 4).tolist() == \
+        [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    assert M.accuracy(mdl.tensor(np.array([[1.0, 0.0]]), device=device), [0]) == 1.0  # Tensors, lists
 
 
-def test_bad_epochs_and_metric():
+def test_metric_errors():
+    scores = np.zeros((4, 3))
+    with pytest.raises(ValueError, match=r"k must be in \[1, 3\].*got 4"):
+        top_k_accuracy(scores, np.zeros(4), k=4)
+    with pytest.raises(ValueError, match=r"shape \(N, C\), got shape \(4,\)"):
+        M.accuracy(np.zeros(4), np.zeros(4))
+    with pytest.raises(ValueError, match=r"N = 4.*got shape \(3,\)"):
+        M.accuracy(scores, np.zeros(3))
+    with pytest.raises(ValueError, match=r"classes must be in \[0, 2\).*\[0, 2\]"):
+        confusion_matrix(np.array([0, 2]), np.array([0, 1]), num_classes=2)
+
+
+def test_bad_arguments():
     x, y = blobs(8)
-    model = make()
+    model = mlp()
     loader = DataLoader(TensorDataset(x, y), batch_size=4)
-    with pytest.raises(ValueError, match="epochs must be a positive int"):
-        fit(model, loader, nn.CrossEntropyLoss(), mdl.optim.SGD(model.parameters(), lr=0.1), 0, verbose=0)
-    with pytest.raises(ValueError, match="unknown metric"):
-        fit(model, loader, nn.CrossEntropyLoss(), mdl.optim.SGD(model.parameters(), lr=0.1), 1, verbose=0,
-            metrics=("f2",))
-
-
-def _training(tmp_path, epochs, resume=False, seed=0):
-    x, y = blobs(96)
-    model = make(seed)
-    opt = mdl.optim.Adam(model.parameters(), lr=0.01)
-    sched = mdl.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.9)
-    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, seed=seed)
-    h = fit(model, loader, nn.CrossEntropyLoss(), opt, epochs, scheduler=sched, verbose=0,
-            checkpoint=tmp_path / "ckpt.npz", resume_from=(tmp_path / "ckpt.npz") if resume else None)
-    return model, h
-
-
-def test_resume_is_bit_exact(tmp_path):
-    straight, h4 = _training(tmp_path / "a", 4)
-    (tmp_path / "b").mkdir()
-    _training(tmp_path / "b", 2)
-    mdl.manual_seed(123)  # whatever happens in between must not matter
-    resumed, h = _training(tmp_path / "b", 4, resume=True, seed=0)
-    for (k, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
-        assert np.array_equal(a, b), k
-    assert h["loss"] == h4["loss"] and len(h) == 4
+    ce = nn.CrossEntropyLoss()
+    for epochs in (0, -1, 2.0, True):
+        with pytest.raises(ValueError, match="epochs must be a positive int"):
+            fit(model, loader, ce, sgd(model), epochs, verbose=0)
+    with pytest.raises(ValueError, match="unknown metric 'f2'.*top5_accuracy"):
+        fit(model, loader, ce, sgd(model), 1, verbose=0, metrics=("f2",))
+    with pytest.raises(TypeError, match="loss must be callable"):
+        fit(model, loader, "ce", sgd(model), 1, verbose=0)
+    with pytest.raises(TypeError, match=r"yield \(inputs, labels\) pairs"):
+        fit(model, [x], ce, sgd(model), 1, verbose=0)
+    with pytest.raises(ValueError, match="yielded no batches"):
+        fit(model, [], ce, sgd(model), 1, verbose=0)
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        predict(model, x, batch_size=0)
+    with pytest.raises(FileNotFoundError, match="resume_from: no checkpoint"):
+        fit(model, loader, ce, sgd(model), 1, verbose=0, resume_from="/nonexistent/ckpt.npz")
 
 
 def test_history_csv_and_plot(tmp_path):
     x, y = blobs(32)
-    model = make()
-    h = fit(model, DataLoader(TensorDataset(x, y), batch_size=16), nn.CrossEntropyLoss(),
-            mdl.optim.SGD(model.parameters(), lr=0.1), 2, verbose=0)
+    model = mlp()
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    h = fit(model, loader, nn.CrossEntropyLoss(), sgd(model), 2, val_loader=loader, verbose=0)
     lines = h.to_csv(tmp_path / "h.csv").read_text().splitlines()
-    assert lines[0].startswith("epoch,loss,accuracy") and len(lines) == 3
+    assert lines[0] == "epoch,loss,accuracy,val_loss,val_accuracy,lr,time" and len(lines) == 3
+    assert lines[2].startswith(f"1,{h['loss'][1]},{h['accuracy'][1]},")
     pytest.importorskip("matplotlib")
     path = h.plot(tmp_path / "curves.png")
-    assert path.stat().st_size > 1000
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+    with pytest.raises(ValueError, match="nothing to plot for \\['f1'\\]"):
+        h.plot(tmp_path / "x.png", keys=["f1"])
+
+
+def test_history_plot_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
+    h = History()
+    h.append(0, {"loss": 1.0})
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)  # makes `import name` fail
+    with pytest.raises(ImportError, match=r"pip install 'minidl\[plot\]'"):
+        h.plot(tmp_path / "c.png")
+
+
+def test_history_fills_missing_keys_with_none():
+    h = History()
+    h.append(0, {"loss": 1.0})
+    h.append(1, {"loss": 0.5, "val_loss": 0.7})
+    h.append(2, {"val_loss": 0.6})
+    assert h["loss"] == [1.0, 0.5, None] and h["val_loss"] == [None, 0.7, 0.6]
+    with pytest.raises(KeyError, match="History has no 'acc'"):
+        h["acc"]
+
+
+def _fit_printing(verbose, val=True):
+    x, y = blobs(32)
+    model = mlp()
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    fit(model, loader, nn.CrossEntropyLoss(), sgd(model), 2, val_loader=loader if val else None, verbose=verbose)
 
 
 def test_progress_prints_one_line_per_epoch_off_a_terminal(capsys):
-    x, y = blobs(32)
-    model = make()
-    fit(model, DataLoader(TensorDataset(x, y), batch_size=16), nn.CrossEntropyLoss(),
-        mdl.optim.SGD(model.parameters(), lr=0.1), 2, verbose=1)
-    lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("Epoch")]
-    assert len(lines) == 2 and "loss:" in lines[0] and "accuracy:" in lines[0] and "s -" in lines[0]
+    _fit_printing(1)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Epoch 1/2 - ") and lines[1].startswith("Epoch 2/2 - ")
+    assert [part.split(":")[0] for part in lines[0].split(" - ")[2:]] == \
+        ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert lines[0].split(" - ")[1].endswith("s")  # the epoch's time
+    _fit_printing(0)
+    assert capsys.readouterr().out == ""
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    _fit_printing(1)
+    out = terminal.getvalue()
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "2/2" in out  # 2 batches per epoch
+    last = out.split("\r")[-1]
+    assert "val_accuracy=" in last and "time=" in last and "loss=" in last
+    monkeypatch.setattr(sys, "stdout", terminal := FakeTerminal())
+    _fit_printing(2)  # verbose=2: one plain line per epoch even on a terminal
+    assert terminal.getvalue().count("\n") == 2 and "\r" not in terminal.getvalue()
+
+
+def test_fit_evaluate_predict_on_every_device(device):
+    """No NumPy-only path: on "strict" (CuPy's rules) the loop, the metrics and predict must work."""
+    x, y = blobs(48)
+    model = mlp().to(device)
+    loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, seed=0, device=device)
+    h = fit(model, loader, nn.CrossEntropyLoss(), sgd(model), 2, val_loader=loader, verbose=0,
+            metrics=("accuracy", "top2_accuracy"))
+    assert all(isinstance(v, float) for v in h["val_accuracy"] + h["loss"])
+    out = predict(model, loader)
+    assert isinstance(out, np.ndarray) and out.shape == (48, 3)
+    assert evaluate(model, loader)["accuracy"] == h["val_accuracy"][-1]

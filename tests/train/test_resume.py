@@ -1,0 +1,156 @@
+"""Checkpoint and resume: 4 epochs == 2 epochs + stop + resume + 2 epochs, to the last bit (CPU).
+
+The run has every source of randomness a real one has: a shuffled seeded
+loader, dropout drawing from minidl's default generator, dropout with its own
+generator, an augmentation transform with its own generator, Adam's moments,
+a learning-rate schedule and an EarlyStopping that is counting. The resumed
+run is built in a "fresh process": everything is constructed again after a
+different ``manual_seed``, so only the checkpoint can make it match.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import minidl as mdl
+import minidl.nn as nn
+from minidl import backend
+from minidl.data import DataLoader, TensorDataset
+from minidl.train import EarlyStopping, ModelCheckpoint, find_generators, fit, load_checkpoint, save_checkpoint
+
+
+class Jitter:
+    """A stand-in augmentation op: adds noise from a generator of its own (as minidl.augment ops do)."""
+
+    def __init__(self, std, seed=None):
+        self.std, self.rng = std, backend.new_generator(seed)
+
+    def __call__(self, x):
+        xp = backend.get_array_module(x)
+        return x + xp.asarray(self.rng.normal(0, self.std, x.shape).astype(x.dtype))
+
+
+class Compose:
+    def __init__(self, ops):
+        self.ops = ops
+
+    def __call__(self, x):
+        for op in self.ops:
+            x = op(x)
+        return x
+
+
+def data(n=96):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, n)
+    return (np.eye(3)[y] * 2 + rng.standard_normal((n, 3))).astype(np.float32), y
+
+
+def build(init_seed):
+    """Model, optimizer, scheduler, loaders and callbacks, as a script would build them."""
+    mdl.manual_seed(init_seed)
+    model = nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Dropout(0.2, seed=init_seed + 7), nn.Linear(32, 3))
+    opt = mdl.optim.Adam(model.parameters(), lr=0.01)
+    sched = mdl.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.8)
+    x, y = data()
+    # seed=None: drawn from the default generator, so it differs between the two builds unless restored
+    train = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True,
+                       transform=Compose([Jitter(0.1), Jitter(0.05, seed=init_seed)]))
+    val = DataLoader(TensorDataset(*data(30)), batch_size=16)
+    es = EarlyStopping(patience=100, restore_best_weights=False)
+    return model, opt, sched, train, val, es
+
+
+def train(init_seed, epochs, **kwargs):
+    model, opt, sched, loader, val, es = build(init_seed)
+    h = fit(model, loader, nn.CrossEntropyLoss(), opt, epochs, val_loader=val, scheduler=sched, callbacks=[es],
+            verbose=0, **kwargs)
+    return model, opt, h, es
+
+
+def assert_same_state(a, b):
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert np.array_equal(x, y), name
+
+
+def test_four_epochs_equal_two_plus_resume_plus_two(tmp_path):
+    straight, opt_a, h_a, es_a = train(0, 4)
+    after_straight = backend.default_generator().bit_generator.state
+
+    ckpt = tmp_path / "run" / "ckpt.npz"
+    train(0, 2, checkpoint=ckpt)
+    mdl.manual_seed(12345)  # a new process: other draws happened in between
+    resumed, opt_b, h_b, es_b = train(99, 4, checkpoint=ckpt, resume_from=ckpt)
+
+    assert_same_state(straight, resumed)
+    sa, sb = opt_a.state_dict(), opt_b.state_dict()
+    for i in sa["state"]:
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert np.array_equal(sa["state"][i][key], sb["state"][i][key])
+    assert sa["param_groups"][0]["lr"] == sb["param_groups"][0]["lr"]
+    assert h_b.epoch == [0, 1, 2, 3]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+        assert h_b[key] == h_a[key], key
+    assert (es_b.wait, es_b.best, es_b.best_epoch) == (es_a.wait, es_a.best, es_a.best_epoch)
+    assert backend.default_generator().bit_generator.state == after_straight
+    assert os.listdir(ckpt.parent) == ["ckpt.npz"]  # atomic saves: no temporary files left
+
+
+def test_the_random_state_matters_here(tmp_path):
+    """Control: restoring only weights, optimizer, schedule and loader epoch is not enough."""
+    straight, *_ = train(0, 4)
+    ckpt = tmp_path / "ckpt.npz"
+    train(0, 2, checkpoint=ckpt)
+    model, opt, sched, loader, val, es = build(99)
+    state = mdl.load(ckpt)
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    loader.set_epoch(2)
+    fit(model, loader, nn.CrossEntropyLoss(), opt, 4, scheduler=sched, initial_epoch=2, verbose=0)
+    assert not all(np.array_equal(a, b) for a, b in zip(straight.state_dict().values(), model.state_dict().values()))
+
+
+def test_model_checkpoint_full_state_resumes_the_same_way(tmp_path):
+    straight, *_ = train(0, 3)
+    path = tmp_path / "last.npz"
+    model, opt, sched, loader, val, es = build(0)
+    fit(model, loader, nn.CrossEntropyLoss(), opt, 2, val_loader=val, scheduler=sched,
+        callbacks=[ModelCheckpoint(path), es], verbose=0)  # saved after es has seen the epoch (runs_last)
+    assert load_checkpoint(path, build(5)[0]) == 1
+    resumed, *_ = train(42, 3, resume_from=path)
+    assert_same_state(straight, resumed)
+
+
+def test_resuming_a_finished_run_trains_no_more(tmp_path):
+    ckpt = tmp_path / "c.npz"
+    done, _, h, _ = train(0, 2, checkpoint=ckpt)
+    again, _, h2, _ = train(3, 2, resume_from=ckpt)
+    assert_same_state(done, again) and h2["loss"] == h["loss"]
+
+
+def test_generators_are_found_by_path():
+    model, opt, sched, loader, val, es = build(0)
+    found = find_generators(model, [loader, val])
+    assert list(found) == ["model.5.generator", "loaders.0.transform.ops.0.rng", "loaders.0.transform.ops.1.rng"]
+    # a transform that is a closure is looked into as well
+    jitter = Jitter(0.1, seed=3)
+    closure = DataLoader(TensorDataset(*data(8)), batch_size=4, transform=lambda x: jitter(x))
+    assert list(find_generators(None, [closure])) == ["loaders.0.transform.<jitter>.rng"]
+
+
+def test_checkpoint_that_does_not_fit_says_what_differs(tmp_path):
+    model, opt, sched, loader, val, es = build(0)
+    save_checkpoint(tmp_path / "c.npz", model, opt, epoch=0, scheduler=sched, loaders=[loader, val])
+    other = nn.Sequential(*list(model), nn.Dropout(0.5, seed=1))
+    with pytest.raises(ValueError, match=r"found but not saved: \['model.7.generator'\]"):
+        load_checkpoint(tmp_path / "c.npz", other, loaders=[loader, val])
+    with pytest.raises(ValueError, match="holds 2 loader states, 1 loaders were given"):
+        load_checkpoint(tmp_path / "c.npz", model, loaders=[loader])
+    mdl.save(model.state_dict(), tmp_path / "w.npz")
+    with pytest.raises(ValueError, match=r"not a minidl training checkpoint.*load_state_dict\(mdl.load"):
+        load_checkpoint(tmp_path / "w.npz", model)
+    save_checkpoint(tmp_path / "noopt.npz", model, loaders=[loader, val])
+    with pytest.raises(ValueError, match="holds no optimizer state"):
+        load_checkpoint(tmp_path / "noopt.npz", model, opt, loaders=[loader, val])
