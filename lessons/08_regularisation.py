@@ -19,7 +19,7 @@ from minidl.data.datasets import FashionMNIST
 from minidl.lessons import fast
 from minidl.train import EarlyStopping, evaluate, fit
 
-n_train, epochs = (300, 8) if fast() else (1000, 30)
+n_train, epochs = (300, 15) if fast() else (1000, 30)
 train = Subset(FashionMNIST(train=True), range(n_train))
 test = Subset(FashionMNIST(train=False), range(1000 if fast() else 5000))
 
@@ -55,11 +55,11 @@ print("eval mode: ", drop(x).numpy())
 # %%
 rows = [
     ("no regularisation", run()),
-    ("weight decay 0.1 (AdamW)", run(weight_decay=0.1)),
+    ("weight decay 1.0 (AdamW: w -= lr * 1.0 * w each step)", run(weight_decay=1.0)),
     ("dropout 0.5", run(dropout=0.5)),
     ("early stopping (patience 2, best weights)",
      run(callbacks=[EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True, verbose=1)])),
 ]
-print(f"{'':45s} train   test   gap   epochs")
+print(f"{'':55s} train   test   gap   epochs")
 for name, (tr, te, ep) in rows:
-    print(f"{name:45s} {tr:.3f}  {te:.3f}  {tr - te:+.3f}  {ep}")
+    print(f"{name:55s} {tr:.3f}  {te:.3f}  {tr - te:+.3f}  {ep}")

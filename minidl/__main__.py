@@ -125,7 +125,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     checkpoint = out / "checkpoint.npz"
     start = time.perf_counter()
     history = mdl.train.fit(model, train_loader, loss, optimizer, args.epochs, val_loader=test_loader,
-                            checkpoint=checkpoint, resume_from=checkpoint if args.resume else None,
+                            checkpoint=checkpoint, resume_from=checkpoint if args.resume and checkpoint.exists() else None,
                             verbose=args.verbose)
     print(f"training took {time.perf_counter() - start:.1f} s")
     plain = mdl.train.evaluate(model, test_loader, loss)["accuracy"]

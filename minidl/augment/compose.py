@@ -130,6 +130,12 @@ class Compose(Transform):
         return "Compose([\n" + "".join(f"    {op!r},\n" for op in self.ops) + "])"
 
 
+def _check_size(op: Transform, sub: Any, x: Any) -> Any:
+    if sub.shape[1:] != x.shape[1:]:
+        raise ValueError(f"{type(op).__name__} changes the image size, so it cannot be applied to some images only")
+    return sub
+
+
 def _apply_to_some(op: Transform, x: Any, y: Any, chosen: numpy.ndarray, params: dict, num_classes: Any) -> tuple:
     """Run ``op`` on the images ``chosen`` (host bool mask) only; the others are copied through."""
     xp = backend.get_array_module(x)
@@ -144,9 +150,7 @@ def _apply_to_some(op: Transform, x: Any, y: Any, chosen: numpy.ndarray, params:
     if chosen.all():
         return op.apply_xy(x, y, params)
     idx = numpy.flatnonzero(chosen)
-    sub = op.apply(x[xp.asarray(idx)], select(params, idx))
-    if sub.shape[1:] != x.shape[1:]:
-        raise ValueError(f"{type(op).__name__} changes the image size, so it cannot be applied to some images only")
+    sub = _check_size(op, op.apply(x[xp.asarray(idx)], select(params, idx)), x)
     out = x.copy()
     out[xp.asarray(idx)] = sub
     return out, y
@@ -219,21 +223,25 @@ class OneOf(Transform):
                 "ops": [op.sample(n, shape) for op in self.ops]}
 
     def apply_xy(self, x: Any, y: Any, params: dict) -> tuple:
+        xp = backend.get_array_module(x)
         choice = params["choice"]
         num_classes = next((op.num_classes for op in self.ops if op.mixes_labels), None)
         if num_classes is not None:  # labels become soft targets for every image
-            y = soft_labels(y, num_classes, backend.get_array_module(x), x.dtype, "OneOf")
-        out = x.copy()
+            y = soft_labels(y, num_classes, xp, x.dtype, "OneOf")
+        out, y_out = x.copy(), y
         for k, op in enumerate(self.ops):
             chosen = choice == k
-            if chosen.any():
-                part, y = _apply_to_some(op, x, y, chosen, params["ops"][k], num_classes)
-                if chosen.all():
-                    return part, y
-                xp = backend.get_array_module(x)
-                mask = xp.asarray(chosen.reshape(-1, 1, 1, 1))
-                out = xp.where(mask, part, out)
-        return out, y
+            if not chosen.any():
+                continue
+            if op.mixes_labels:  # partners come from the whole batch: mix all, keep the chosen rows
+                x_all, y_all = op.apply_xy(x, y, params["ops"][k])
+                mask = xp.asarray(chosen)
+                out = xp.where(mask.reshape(-1, 1, 1, 1), x_all, out)
+                y_out = xp.where(mask.reshape(-1, 1), y_all, y_out)
+            else:
+                idx = numpy.flatnonzero(chosen)
+                out[xp.asarray(idx)] = _check_size(op, op.apply(x[xp.asarray(idx)], select(params["ops"][k], idx)), x)
+        return out, y_out
 
     def apply(self, x: Any, params: dict) -> Any:
         return self.apply_xy(x, None, params)[0]

@@ -1,75 +1,79 @@
-"""Random erasing (cutout) and added noise."""
+"""Random erasing (cutout): blank out a random rectangle of each image."""
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy
 
 from ..backend import get_array_module
-from .base import Range, Transform, as_range, check_probability, per_image, uniform
+from .base import Transform, check_probability, per_image
 
 
 class RandomErasing(Transform):
-    """With probability p, fill a random rectangle of each image with ``value``.
+    """With probability ``p``, fill a random rectangle of each image with ``value``.
 
-    The rectangle's area is a fraction of the image drawn from ``scale``, its
-    aspect ratio (h / w) log-uniform in ``ratio``; like torchvision, up to 10
-    draws are tried until it fits inside the image (else that image is left as is).
+    The rectangle's area is a fraction of the image from U(``scale``), its
+    aspect ratio (h / w) log-uniform in ``ratio``. Sides are whole pixels, so
+    like torchvision up to 10 draws are tried per image and the first whose
+    rounded rectangle fits inside the image *and* whose rounded area is still
+    within ``scale`` is used; with none, that image is left as it is.
+
+    ``value``: a number, one number per channel, or "random" (fresh N(0, 1)
+    values per pixel, drawn on the CPU like every random number here).
     """
 
+    TRIES = 10
+
     def __init__(self, p: float = 0.5, scale: Tuple[float, float] = (0.02, 0.33),
-                 ratio: Tuple[float, float] = (0.3, 3.3), value: float = 0.0, seed: Optional[int] = None):
+                 ratio: Tuple[float, float] = (0.3, 3.3), value: Union[float, Sequence[float], str] = 0.0,
+                 seed: Optional[int] = None):
         super().__init__(seed)
         self.p = check_probability(p)
-        if not 0 < scale[0] <= scale[1] <= 1:
-            raise ValueError(f"scale must be (lo, hi) with 0 < lo <= hi <= 1, got {scale}")
-        if not 0 < ratio[0] <= ratio[1]:
-            raise ValueError(f"ratio must be (lo, hi) with 0 < lo <= hi, got {ratio}")
-        self.scale, self.ratio, self.value = tuple(scale), tuple(ratio), float(value)
+        if len(scale) != 2 or not 0 < scale[0] <= scale[1] <= 1:
+            raise ValueError(f"scale must be (lo, hi) with 0 < lo <= hi <= 1 (fractions of the area), got {scale!r}")
+        if len(ratio) != 2 or not 0 < ratio[0] <= ratio[1]:
+            raise ValueError(f"ratio must be (lo, hi) with 0 < lo <= hi, got {ratio!r}")
+        if isinstance(value, str) and value != "random":
+            raise ValueError(f"value must be a number, one per channel, or 'random', got {value!r}")
+        self.scale, self.ratio = (float(scale[0]), float(scale[1])), (float(ratio[0]), float(ratio[1]))
+        self.value = value if isinstance(value, str) else numpy.asarray(value, dtype=float)
 
-    def sample(self, n, shape):
-        h, w = shape[2], shape[3]
-        tries = 10
-        area = self.rng.uniform(*self.scale, (n, tries)) * h * w
-        aspect = numpy.exp(self.rng.uniform(math.log(self.ratio[0]), math.log(self.ratio[1]), (n, tries)))
-        eh = numpy.round(numpy.sqrt(area * aspect)).astype(int)
-        ew = numpy.round(numpy.sqrt(area / aspect)).astype(int)
-        fits = (eh < h) & (ew < w) & (eh > 0) & (ew > 0)
-        first = fits.argmax(axis=1)  # the first draw that fits
+    def sample(self, n: int, shape: tuple) -> dict:
+        c, h, w = shape[1:]
+        area = self.rng.uniform(*self.scale, (n, self.TRIES)) * h * w
+        aspect = numpy.exp(self.rng.uniform(math.log(self.ratio[0]), math.log(self.ratio[1]), (n, self.TRIES)))
+        eh = numpy.round(numpy.sqrt(area * aspect)).astype(numpy.int64)
+        ew = numpy.round(numpy.sqrt(area / aspect)).astype(numpy.int64)
+        kept = eh * ew / (h * w)
+        fits = (eh >= 1) & (ew >= 1) & (eh <= h) & (ew <= w) & (kept >= self.scale[0]) & (kept <= self.scale[1])
+        first = fits.argmax(axis=1)  # the first draw that fits (0 when none does; masked below)
         rows = numpy.arange(n)
         eh, ew = eh[rows, first], ew[rows, first]
-        apply = (self.rng.random(n) < self.p) & fits.any(axis=1)
-        top = (self.rng.random(n) * (h - eh + 1)).astype(int)
-        left = (self.rng.random(n) * (w - ew + 1)).astype(int)
-        return {"apply": apply, "top": top, "left": left, "height": numpy.where(apply, eh, 0),
-                "width": numpy.where(apply, ew, 0)}
+        erase = (self.rng.random(n) < self.p) & fits.any(axis=1)
+        eh, ew = numpy.where(erase, eh, 0), numpy.where(erase, ew, 0)
+        params = {"top": (self.rng.random(n) * (h - eh + 1)).astype(numpy.int64),
+                  "left": (self.rng.random(n) * (w - ew + 1)).astype(numpy.int64),
+                  "height": eh, "width": ew}
+        if isinstance(self.value, str):
+            params["noise"] = self.rng.standard_normal((n, c, h, w), dtype=numpy.float32)
+        return params
 
-    def apply(self, x, params):
+    def apply(self, x: Any, params: dict) -> Any:
         xp = get_array_module(x)
-        h, w = x.shape[2:]
-        rows = xp.asarray(numpy.arange(h).reshape(1, 1, h, 1))
-        cols = xp.asarray(numpy.arange(w).reshape(1, 1, 1, w))
+        n, c, h, w = x.shape
+        rows = xp.arange(h).reshape(1, 1, h, 1)
+        cols = xp.arange(w).reshape(1, 1, 1, w)
         top, left = per_image(params["top"], xp, numpy.int64), per_image(params["left"], xp, numpy.int64)
-        inside = ((rows >= top) & (rows < top + per_image(params["height"], xp, numpy.int64))
-                  & (cols >= left) & (cols < left + per_image(params["width"], xp, numpy.int64)))  # (N, 1, H, W)
-        return xp.where(inside, xp.asarray(numpy.array(self.value, dtype=x.dtype)), x)
-
-
-class GaussianNoise(Transform):
-    """Add N(0, std^2) noise to every pixel; std fixed or drawn per image from (lo, hi). Not clipped."""
-
-    def __init__(self, std: Range, seed: Optional[int] = None):
-        super().__init__(seed)
-        self.std = (float(std), float(std)) if isinstance(std, (int, float)) else as_range(std, "std")
-        if self.std[0] < 0:
-            raise ValueError(f"std must be >= 0, got {std}")
-
-    def sample(self, n, shape):
-        std = uniform(self.rng, self.std, n)
-        noise = self.rng.standard_normal(shape, dtype=numpy.float32) * std.reshape(-1, 1, 1, 1).astype(numpy.float32)
-        return {"std": std, "noise": noise}
-
-    def apply(self, x, params):
-        xp = get_array_module(x)
-        return x + xp.asarray(params["noise"].astype(x.dtype))
+        bottom = top + per_image(params["height"], xp, numpy.int64)
+        right = left + per_image(params["width"], xp, numpy.int64)
+        inside = (rows >= top) & (rows < bottom) & (cols >= left) & (cols < right)  # (N, 1, H, W)
+        if isinstance(self.value, str):
+            fill = xp.asarray(params["noise"].astype(x.dtype))
+        elif self.value.ndim == 0:
+            fill = xp.asarray(self.value.astype(x.dtype))
+        else:
+            if self.value.shape != (c,):
+                raise ValueError(f"value has {self.value.size} entries, the images have {c} channels")
+            fill = xp.asarray(self.value.astype(x.dtype).reshape(1, c, 1, 1))
+        return xp.where(inside, fill, x)

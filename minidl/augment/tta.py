@@ -25,12 +25,28 @@ def tta_predict(model: Any, x: Any, transforms: Optional[Callable], n: int = 2, 
                 batch_size: int = 512) -> numpy.ndarray:
     """Mean softmax probabilities (N, classes) over ``n`` versions of x, in eval mode.
 
-    The first version is x itself when ``include_original`` (the default);
-    the others are ``transforms(x)``, each with fresh random parameters. The
-    model's mode is restored afterwards.
+    Args:
+        model: a Module (or any callable) giving logits (N, classes), as a
+            minidl Tensor or an array.
+        x: the images (N, C, H, W), an array of any backend or a Tensor.
+        transforms: an augmentation op (or a list of them, composed); each
+            version gets fresh random parameters.
+        n: how many versions are averaged. The first is x itself when
+            ``include_original`` (the default), so ``n=2`` with a flip is the
+            classic "original + mirror" average.
+        batch_size: the model sees at most this many images at a time.
+
+    Returns a NumPy array (host), float64. The model runs under
+    ``minidl.no_grad()``; its training mode is restored afterwards.
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if isinstance(transforms, (list, tuple)):
+        from .compose import Compose
+
+        transforms = Compose(transforms)
+    if transforms is None and not include_original:
+        raise ValueError("transforms is None: there is nothing to augment with")
     x = x.data if isinstance(x, Tensor) else x
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):

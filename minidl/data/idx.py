@@ -11,8 +11,10 @@ An IDX file is a tiny header and then raw numbers, big-endian:
 
 ``read_idx`` checks all of it: a file that is truncated (or has extra bytes)
 is an error naming the file and both byte counts, never a silently short
-array. Uncompressed files can be memory-mapped (``mmap=True``): then a batch
-of images is read from disk when it is sliced, not the whole file at once.
+array. Gzipped files are recognised by their first two bytes (1f 8b), not by
+their name. Uncompressed files can be memory-mapped (``mmap=True``): then a
+batch of images is read from disk when it is sliced, not the whole file at
+once.
 """
 from __future__ import annotations
 
@@ -20,12 +22,15 @@ import gzip
 import os
 import struct
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO, Union
 
 import numpy
 
 PathLike = Union[str, os.PathLike]
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+# type code -> dtype as stored in the file (big-endian for multi-byte types)
 _DTYPES = {
     0x08: numpy.dtype("u1"),
     0x09: numpy.dtype("i1"),
@@ -34,58 +39,40 @@ _DTYPES = {
     0x0D: numpy.dtype(">f4"),
     0x0E: numpy.dtype(">f8"),
 }
-_CODES = {dt.newbyteorder("=") if dt.itemsize > 1 else dt: code for code, dt in _DTYPES.items()}
+# native-order dtype -> type code, for writing
+_CODES = {dt.newbyteorder("="): code for code, dt in _DTYPES.items()}
 
 
 class IDXError(ValueError):
-    """A malformed IDX file."""
+    """A malformed IDX file (bad magic, unknown type code, wrong size)."""
 
 
-def _open(path: Path):
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+def is_gzip(path: PathLike) -> bool:
+    """True when the file starts with gzip's magic bytes."""
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def _open(path: Path) -> BinaryIO:
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
 
 
 def _parse_header(head: bytes, path: Path) -> tuple:
-    """(dtype, shape, header length) from the first bytes of an IDX file."""
+    """(stored dtype, shape, header length) from the first bytes of an IDX file."""
     if len(head) < 4:
-        raise IDXError(f"{path}: too short for an IDX header ({len(head)} bytes)")
+        raise IDXError(f"{path}: too short for an IDX header ({len(head)} bytes, a header has at least 4)")
     if head[0] != 0 or head[1] != 0:
         raise IDXError(f"{path}: bad magic number {head[:2].hex()} (an IDX file starts with 0000)")
     code, ndim = head[2], head[3]
     if code not in _DTYPES:
-        raise IDXError(f"{path}: unknown IDX type code 0x{code:02x} (expected one of "
-                       f"{', '.join(f'0x{c:02x}' for c in _DTYPES)})")
+        known = ", ".join(f"0x{c:02x}" for c in _DTYPES)
+        raise IDXError(f"{path}: unknown IDX type code 0x{code:02x} (expected one of {known})")
     header_len = 4 + 4 * ndim
     if len(head) < header_len:
-        raise IDXError(f"{path}: header says {ndim} dimensions but the file ends after {len(head)} bytes")
+        raise IDXError(f"{path}: the header says {ndim} dimensions ({header_len} header bytes) "
+                       f"but the file ends after {len(head)} bytes")
     shape = struct.unpack(f">{ndim}I", head[4:header_len])
     return _DTYPES[code], tuple(int(n) for n in shape), header_len
-
-
-def read_idx(path: PathLike, mmap: bool = False) -> numpy.ndarray:
-    """Read an IDX file (``.gz`` or not) into an array of its shape and dtype.
-
-    Multi-byte types come back in the machine's byte order. With ``mmap=True``
-    (uncompressed files only) the array is a read-only memory map.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such IDX file: {path}")
-    with _open(path) as f:
-        head = f.read(4)
-        ndim = head[3] if len(head) == 4 else 0
-        head += f.read(4 * ndim)
-        dtype, shape, header_len = _parse_header(head, path)
-        expected = int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
-        if mmap and path.suffix != ".gz":
-            actual = path.stat().st_size - header_len
-            _check_size(path, expected, actual)
-            array = numpy.memmap(path, dtype=dtype, mode="r", offset=header_len, shape=shape)
-            return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
-        body = f.read()
-    _check_size(path, expected, len(body))
-    array = numpy.frombuffer(body, dtype=dtype).reshape(shape)
-    return array.astype(dtype.newbyteorder("=")) if dtype.itemsize > 1 else array.copy()
 
 
 def _check_size(path: Path, expected: int, actual: int) -> None:
@@ -95,14 +82,60 @@ def _check_size(path: Path, expected: int, actual: int) -> None:
         raise IDXError(f"{path}: {actual - expected} unexpected bytes after the {expected} data bytes")
 
 
-def write_idx(array: numpy.ndarray, path: PathLike) -> None:
-    """Write an array as an IDX file (gzipped when the name ends in .gz)."""
+def read_idx(path: PathLike, mmap: bool = False) -> numpy.ndarray:
+    """Read an IDX file (gzipped or not) into an array of its shape and dtype.
+
+    Without ``mmap`` the whole file is read and multi-byte types come back in
+    the machine's byte order. With ``mmap=True`` (uncompressed files only) the
+    array is a read-only ``numpy.memmap``: nothing is read until it is
+    indexed, and multi-byte types keep the file's big-endian dtype (NumPy
+    converts when you compute with them).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such IDX file: {path}")
+    gzipped = is_gzip(path)
+    if mmap and gzipped:
+        raise ValueError(f"{path} is gzipped: it cannot be memory-mapped (decompress it first, or pass mmap=False)")
+    with _open(path) as f:
+        try:
+            head = f.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            head += f.read(4 * ndim)
+            dtype, shape, header_len = _parse_header(head, path)
+            expected = int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
+            if mmap:
+                _check_size(path, expected, path.stat().st_size - header_len)
+                return numpy.memmap(path, dtype=dtype, mode="r", offset=header_len, shape=shape)
+            body = f.read(expected + 1)  # one byte more than promised reveals extra data
+            extra = len(body) - expected
+            if extra > 0:
+                extra += len(f.read())
+        except EOFError as error:  # a gzip stream cut short
+            raise IDXError(f"{path}: truncated: the compressed stream ends early ({error})") from None
+        except gzip.BadGzipFile as error:
+            raise IDXError(f"{path}: damaged gzip data ({error})") from None
+    _check_size(path, expected, expected + extra if extra > 0 else len(body))
+    array = numpy.frombuffer(body, dtype=dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
+
+
+def write_idx(array: numpy.ndarray, path: PathLike, compress: bool | None = None) -> None:
+    """Write an array as an IDX file; gzipped when ``compress`` (default: the name ends in .gz).
+
+    For tests and tools; the file is written whole (no streaming).
+    """
     array = numpy.asarray(array)
-    code = _CODES.get(array.dtype)
+    native = array.dtype.newbyteorder("=")
+    code = _CODES.get(native)
     if code is None:
         raise TypeError(f"IDX cannot store dtype {array.dtype}; use one of uint8, int8, int16, int32, float32, float64")
+    if any(n >= 2**32 for n in array.shape):
+        raise ValueError(f"IDX sizes are 4-byte numbers; shape {array.shape} is too large")
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    body = array.astype(_DTYPES[code]).tobytes()
+    body = numpy.ascontiguousarray(array, dtype=_DTYPES[code]).tobytes()
     path = Path(path)
-    with (gzip.open(path, "wb") if path.suffix == ".gz" else open(path, "wb")) as f:
+    if compress is None:
+        compress = path.suffix == ".gz"
+    with (gzip.open(path, "wb") if compress else open(path, "wb")) as f:
         f.write(header + body)

@@ -96,7 +96,10 @@ class DataLoader:
         device = self.device or backend.get_default_device()
         x, y = backend.to_device(x, device), backend.to_device(numpy.asarray(y) if not backend.is_array(y) else y, device)
         if self.transform is not None:
-            x = self.transform(x)
+            if getattr(self.transform, "mixes_labels", False):  # MixUp / CutMix change the labels too
+                x, y = self.transform(x, y)
+            else:
+                x = self.transform(x)
         return x, y
 
     def __iter__(self) -> Iterator[tuple]:

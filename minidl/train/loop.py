@@ -38,6 +38,7 @@ import numpy
 
 from .. import backend, serialization
 from ..autograd import Tensor, no_grad
+from ..optim.lr_scheduler import ReduceLROnPlateau
 from . import metrics as M
 from .callbacks import Callback, CallbackList, ProgressBar
 from .checkpoint import load_callback_states, load_checkpoint, save_checkpoint
@@ -166,7 +167,10 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
             logs["lr"] = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
             logs["time"] = time.perf_counter() - start
             if scheduler is not None:
-                scheduler.step()
+                if isinstance(scheduler, ReduceLROnPlateau):  # it steps on the monitored value
+                    scheduler.step(logs.get("val_loss", logs.get("loss")))
+                else:
+                    scheduler.step()
             history.append(epoch, logs)
             cbs.on_epoch_end(epoch, logs)
             if checkpoint is not None:

@@ -1,9 +1,10 @@
 """Checkpoint and resume: 4 epochs == 2 epochs + stop + resume + 2 epochs, to the last bit (CPU).
 
-The run has every source of randomness a real one has: a shuffled seeded
-loader, dropout drawing from minidl's default generator, dropout with its own
-generator, an augmentation transform with its own generator, Adam's moments,
-a learning-rate schedule and an EarlyStopping that is counting. The resumed
+The run has every source of randomness a real one has: a shuffled loader
+(its seed drawn from the default generator, prefetching in a thread),
+dropout drawing from minidl's default generator, dropout with its own
+generator, augmentation ops with their own generators (minidl.augment),
+Adam's moments, a learning-rate schedule and an EarlyStopping that is counting. The resumed
 run is built in a "fresh process": everything is constructed again after a
 different ``manual_seed``, so only the checkpoint can make it match.
 """
@@ -14,49 +15,31 @@ import pytest
 
 import minidl as mdl
 import minidl.nn as nn
-from minidl import backend
+from minidl import augment, backend
 from minidl.data import DataLoader, TensorDataset
 from minidl.train import EarlyStopping, ModelCheckpoint, find_generators, fit, load_checkpoint, save_checkpoint
 
 
-class Jitter:
-    """A stand-in augmentation op: adds noise from a generator of its own (as minidl.augment ops do)."""
-
-    def __init__(self, std, seed=None):
-        self.std, self.rng = std, backend.new_generator(seed)
-
-    def __call__(self, x):
-        xp = backend.get_array_module(x)
-        return x + xp.asarray(self.rng.normal(0, self.std, x.shape).astype(x.dtype))
-
-
-class Compose:
-    def __init__(self, ops):
-        self.ops = ops
-
-    def __call__(self, x):
-        for op in self.ops:
-            x = op(x)
-        return x
-
-
 def data(n=96):
+    """Tiny 1x2x2 "images" whose first 3 pixels say the class, plus noise."""
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, n)
-    return (np.eye(3)[y] * 2 + rng.standard_normal((n, 3))).astype(np.float32), y
+    x = np.eye(4)[y] * 2 + rng.standard_normal((n, 4))
+    return x.reshape(n, 1, 2, 2).astype(np.float32), y
 
 
 def build(init_seed):
     """Model, optimizer, scheduler, loaders and callbacks, as a script would build them."""
     mdl.manual_seed(init_seed)
-    model = nn.Sequential(nn.Linear(3, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 32), nn.ReLU(),
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 32), nn.ReLU(),
                           nn.Dropout(0.2, seed=init_seed + 7), nn.Linear(32, 3))
     opt = mdl.optim.Adam(model.parameters(), lr=0.01)
     sched = mdl.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.8)
     x, y = data()
     # seed=None: drawn from the default generator, so it differs between the two builds unless restored
-    train = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True,
-                       transform=Compose([Jitter(0.1), Jitter(0.05, seed=init_seed)]))
+    train = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, prefetch=2,
+                       transform=augment.Compose([augment.RandomFlip("horizontal"),
+                                                  augment.GaussianNoise(0.05, seed=init_seed)]))
     val = DataLoader(TensorDataset(*data(30)), batch_size=16)
     es = EarlyStopping(patience=100, restore_best_weights=False)
     return model, opt, sched, train, val, es
@@ -133,18 +116,19 @@ def test_resuming_a_finished_run_trains_no_more(tmp_path):
 def test_generators_are_found_by_path():
     model, opt, sched, loader, val, es = build(0)
     found = find_generators(model, [loader, val])
-    assert list(found) == ["model.5.generator", "loaders.0.transform.ops.0.rng", "loaders.0.transform.ops.1.rng"]
+    assert list(found) == ["model.6.generator", "loaders.0.transform.rng", "loaders.0.transform.ops.0.rng",
+                           "loaders.0.transform.ops.1.rng"]
     # a transform that is a closure is looked into as well
-    jitter = Jitter(0.1, seed=3)
-    closure = DataLoader(TensorDataset(*data(8)), batch_size=4, transform=lambda x: jitter(x))
-    assert list(find_generators(None, [closure])) == ["loaders.0.transform.<jitter>.rng"]
+    noise = augment.GaussianNoise(0.1, seed=3)
+    closure = DataLoader(TensorDataset(*data(8)), batch_size=4, transform=lambda x: noise(x))
+    assert list(find_generators(None, [closure])) == ["loaders.0.transform.<noise>.rng"]
 
 
 def test_checkpoint_that_does_not_fit_says_what_differs(tmp_path):
     model, opt, sched, loader, val, es = build(0)
     save_checkpoint(tmp_path / "c.npz", model, opt, epoch=0, scheduler=sched, loaders=[loader, val])
     other = nn.Sequential(*list(model), nn.Dropout(0.5, seed=1))
-    with pytest.raises(ValueError, match=r"found but not saved: \['model.7.generator'\]"):
+    with pytest.raises(ValueError, match=r"found but not saved: \['model.8.generator'\]"):
         load_checkpoint(tmp_path / "c.npz", other, loaders=[loader, val])
     with pytest.raises(ValueError, match="holds 2 loader states, 1 loaders were given"):
         load_checkpoint(tmp_path / "c.npz", model, loaders=[loader])
