@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # common.py
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # minidl, when not installed
 import minidl as mdl  # noqa: E402
 import minidl.nn as nn  # noqa: E402
 from minidl import transfer  # noqa: E402

@@ -32,7 +32,9 @@ extension (with "constant", with k).
 from __future__ import annotations
 
 import math
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Optional, Sequence
 
 import numpy
@@ -135,7 +137,7 @@ def pad_into(x: Any, out: Any, before: tuple, fill_mode: str, fill_value: float 
     h, w = x.shape[2:]
     yb, xb = before
     ya, xa = out.shape[2] - h - yb, out.shape[3] - w - xb
-    if fill_mode != "constant" and max(yb, ya) > h or max(xb, xa) > w and fill_mode != "constant":
+    if fill_mode != "constant" and (max(yb, ya) > h or max(xb, xa) > w):  # pads wider than the image
         out[...] = xp.pad(x, ((0, 0), (0, 0), (yb, ya), (xb, xa)), mode=_PAD_MODE[fill_mode])
         return out
     out[:, :, yb:yb + h, xb:xb + w] = x
@@ -170,6 +172,23 @@ def pad_into(x: Any, out: Any, before: tuple, fill_mode: str, fill_value: float 
     return out
 
 
+_threads = {"count": min(2, os.cpu_count() or 1), "pool": None}
+
+
+def set_num_threads(count: int) -> None:
+    """How many CPU threads :func:`warp` splits a large NumPy batch over (default: up to 2).
+
+    NumPy's gathers and arithmetic release the GIL, so halves of a batch run
+    truly in parallel. Ignored for CuPy (the GPU is parallel already).
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be an int >= 1, got {count!r}")
+    _threads["count"] = count
+    if _threads["pool"] is not None:
+        _threads["pool"].shutdown(wait=False)
+        _threads["pool"] = None
+
+
 def warp(x: Any, matrices: numpy.ndarray, fill_mode: str = "reflect", fill_value: float = 0.0,
          interpolation: str = "bilinear") -> Any:
     """Apply one forward affine matrix per image, by inverse-mapped sampling.
@@ -177,22 +196,50 @@ def warp(x: Any, matrices: numpy.ndarray, fill_mode: str = "reflect", fill_value
     Args:
         x: images (N, C, H, W), any backend.
         matrices: host array (N, 3, 3), forward maps in pixel coordinates.
+        fill_mode, fill_value: what is read outside the image (module docstring).
+        interpolation: "bilinear" or "nearest".
 
-    The whole batch is sampled at once: the source coordinates of every
-    output pixel (N, H, W); the batch padded by the fill mode; one flat index
-    per output pixel (of its top-left neighbour in the flattened padded batch);
-    four gathers ``xp.take`` (the other neighbours are the same index in views
-    shifted by 1, Wp and Wp + 1 elements); the bilinear blend, in place.
-    The work is done in x's dtype (float32 by default), in reused buffers.
+    Returns a new array (N, C, H, W) on x's device. On the CPU a large batch
+    is cut in parts that run in parallel threads (see :func:`set_num_threads`).
     """
     if fill_mode not in FILL_MODES:
         raise ValueError(f"fill_mode must be one of {FILL_MODES}, got {fill_mode!r}")
     if interpolation not in INTERPOLATIONS:
         raise ValueError(f"interpolation must be one of {INTERPOLATIONS}, got {interpolation!r}")
+    matrices = numpy.asarray(matrices, dtype=numpy.float64)
+    if matrices.shape != (x.shape[0], 3, 3):
+        raise ValueError(f"matrices must have shape ({x.shape[0]}, 3, 3), got {matrices.shape}")
+    inv = numpy.linalg.inv(matrices)  # output pixel -> input pixel
+    xp = backend.get_array_module(x)
+    out = xp.empty(x.shape, dtype=x.dtype)
+    n = x.shape[0]
+    parts = min(_threads["count"], max(1, x.size // 50_000)) if xp is numpy else 1
+    if parts == 1:
+        _warp_part(x, inv, out, fill_mode, fill_value, interpolation)
+        return out
+    if _threads["pool"] is None:
+        _threads["pool"] = ThreadPoolExecutor(_threads["count"], thread_name_prefix="minidl-warp")
+    cuts = numpy.linspace(0, n, parts + 1).astype(int)
+    jobs = [_threads["pool"].submit(_warp_part, x[a:b], inv[a:b], out[a:b], fill_mode, fill_value, interpolation)
+            for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    for job in jobs:
+        job.result()  # re-raises an error from the thread
+    return out
+
+
+def _warp_part(x: Any, inv: numpy.ndarray, out: Any, fill_mode: str, fill_value: float, interpolation: str) -> None:
+    """Sample ``x`` at ``inv`` @ (every output pixel) into ``out``; all images at once.
+
+    The steps: the source coordinates of every output pixel (N, H, W); the
+    batch padded by the fill mode; one flat index per output pixel (its
+    top-left neighbour in the flattened padded batch); then the four
+    neighbours are gathered with ``xp.take``, from views of the flat batch
+    shifted by 0, 1, Wp and Wp + 1 elements, and added up with their bilinear
+    weights. Work arrays are reused between calls (see :func:`scratch`).
+    """
     xp = backend.get_array_module(x)
     n, c, h, w = x.shape
     dtype = x.dtype
-    inv = numpy.linalg.inv(numpy.asarray(matrices, dtype=numpy.float64))  # output pixel -> input pixel
 
     # Source coordinates. The grid is separable (columns times rows), so
     # s[n, r, q] = a[n] q + (b[n] r + t[n]) costs one full-size add.
@@ -234,27 +281,26 @@ def warp(x: Any, matrices: numpy.ndarray, fill_mode: str = "reflect", fill_value
         index = xp.add(index.reshape(n, 1, h, w), chan, out=scratch("index_c", (n, c, h, w), numpy.intp, x))
     index = index.reshape(n, c, h, w)
 
-    def neighbour(offset: int, out: Any) -> Any:  # the pixels ``offset`` elements after the index
-        return xp.take(flat[offset:] if offset else flat, index, out=out)
-
     if interpolation == "nearest":
-        return neighbour(0, xp.empty((n, c, h, w), dtype=dtype))
+        xp.take(flat, index, out=out)
+        return
+    # bilinear weights (N, 1, H, W), one per neighbour, computed once for all channels
     fx, fy = fx.reshape(n, 1, h, w), fy.reshape(n, 1, h, w)
-    # bilinear blend in place: top = v00 + fx (v01 - v00), bottom likewise, then along y
-    top = neighbour(1, scratch("top", (n, c, h, w), dtype, x))
-    v00 = neighbour(0, scratch("v0", (n, c, h, w), dtype, x))
-    top -= v00
-    top *= fx
-    top += v00
-    bottom = neighbour(wp + 1, xp.empty((n, c, h, w), dtype=dtype))  # the result: a fresh array
-    v10 = neighbour(wp, v00)
-    bottom -= v10
-    bottom *= fx
-    bottom += v10
-    bottom -= top
-    bottom *= fy
-    bottom += top  # top + fy (bottom - top)
-    return bottom
+    w11 = xp.multiply(fx, fy, out=scratch("w11", (n, 1, h, w), dtype, x))
+    w01 = xp.subtract(fx, w11, out=x0.reshape(n, 1, h, w))  # fx (1 - fy)
+    w10 = xp.subtract(fy, w11, out=y0.reshape(n, 1, h, w))  # (1 - fx) fy
+    w00 = fx  # (1 - fx)(1 - fy) = 1 - fx - fy + fx fy, written over fx (used no more)
+    w00 -= 1.0
+    w00 += fy
+    w00 -= w11
+    w00 *= -1.0
+    xp.take(flat, index, out=out)
+    out *= w00
+    v = scratch("v", (n, c, h, w), dtype, x)  # one buffer for the other three neighbours
+    for offset, weight in ((1, w01), (wp, w10), (wp + 1, w11)):
+        xp.take(flat[offset:], index, out=v)
+        v *= weight
+        out += v
 
 
 # -------------------------------------------------------------- the ops

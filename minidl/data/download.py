@@ -1,36 +1,41 @@
-"""Downloads that are verified before use, and archives unpacked safely.
+"""Downloads that are verified before use.
 
-A download streams into a temporary file *in the cache folder* (so the final
-rename is atomic), is checked against its SHA-256, and only then is renamed
+    download(["https://mirror-a/x.gz", "https://mirror-b/x.gz"], cache / "x.gz", sha256="3aed...")
+
+A download streams into a temporary file *in the destination folder* (so the
+final rename is atomic: same file system), with a progress bar, and is
+checked against its SHA-256. Only a file with the right checksum is renamed
 to its real name. A wrong checksum, a truncated transfer, a 404 or a
 connection error deletes the temporary file and tries the next mirror. So the
-cache only ever holds complete, verified files.
+cache only ever holds complete, verified files; and when every mirror fails,
+one error says what went wrong with each.
+
+A file whose SHA-256 is not known is never downloaded: pass ``sha256``
+yourself when you know it.
 """
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
-import shutil
-import tarfile
 import tempfile
-import urllib.error
 import urllib.request
-import zipfile
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
+from .archive import UnsafeArchiveError, extract  # noqa: F401  (re-exported: older imports use download.extract)
+
+PathLike = Union[str, os.PathLike]
 CHUNK = 1 << 16
+USER_AGENT = "minidl-dataset-download"
 
 
 class DownloadError(RuntimeError):
     """No mirror gave a complete file with the right checksum."""
 
 
-class UnsafeArchiveError(ValueError):
-    """An archive member would land outside the target folder (or is a link or device)."""
-
-
-def sha256_of(path: os.PathLike) -> str:
+def sha256_of(path: PathLike) -> str:
+    """The SHA-256 of a file, as 64 hex digits, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -38,21 +43,29 @@ def sha256_of(path: os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _fetch(url: str, tmp: Path, progress: bool, timeout: float) -> None:
-    """Stream url into tmp; raise on HTTP errors and short transfers."""
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        total = response.headers.get("Content-Length")
-        total = int(total) if total and total.isdigit() else None
-        bar = None
-        if progress:
-            try:
-                from tqdm import tqdm
+def _progress_bar(total: Optional[int], name: str, enabled: bool):
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm is a dependency, but a bar is not worth failing for
+        return None
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name, leave=False)
 
-                bar = tqdm(total=total, unit="B", unit_scale=True, desc=Path(url).name, leave=False)
-            except ImportError:
-                bar = None
+
+def _fetch(url: str, out, progress: bool, timeout: float) -> int:
+    """Stream ``url`` into the open file ``out``; return the byte count.
+
+    Raises on HTTP errors (404...), connection errors and transfers shorter
+    than the Content-Length the server announced.
+    """
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        bar = _progress_bar(total, url.rsplit("/", 1)[-1], progress)
         received = 0
-        with open(tmp, "wb") as out:
+        try:
             while True:
                 block = response.read(CHUNK)
                 if not block:
@@ -61,87 +74,58 @@ def _fetch(url: str, tmp: Path, progress: bool, timeout: float) -> None:
                 received += len(block)
                 if bar is not None:
                     bar.update(len(block))
-            out.flush()
-            os.fsync(out.fileno())
-        if bar is not None:
-            bar.close()
-        if total is not None and received != total:
-            raise DownloadError(f"truncated transfer: got {received} of {total} bytes")
+        finally:
+            if bar is not None:
+                bar.close()
+    if total is not None and received != total:
+        raise DownloadError(f"truncated transfer: got {received} of {total} bytes")
+    return received
 
 
-def download(urls: Sequence[str], dest: os.PathLike, sha256: Optional[str], progress: bool = True,
+def download(urls: Sequence[str], dest: PathLike, sha256: Optional[str], progress: bool = True,
              timeout: float = 60.0) -> Path:
-    """Fetch the first mirror whose file has the given SHA-256 into ``dest``.
+    """Fetch the first mirror whose file has the given SHA-256 into ``dest``; return ``dest``.
 
-    Returns ``dest``. An existing ``dest`` with the right checksum is kept.
-    ``sha256=None`` is refused: an unverified file is never used.
+    Args:
+        urls: mirrors, tried in order.
+        dest: the final path; its folder is created. An existing ``dest``
+            with the right checksum is kept without downloading.
+        sha256: the expected SHA-256 (64 hex digits). ``None`` is refused:
+            an unverified download is never used.
+        progress: show a tqdm progress bar on stderr.
+        timeout: seconds without data before a mirror counts as failed.
     """
     dest = Path(dest)
+    if isinstance(urls, str):
+        urls = [urls]
     if sha256 is None:
-        raise DownloadError(f"no SHA-256 is known for {dest.name}: refusing to use an unverified download")
-    if dest.exists() and sha256_of(dest) == sha256:
+        raise DownloadError(f"no SHA-256 is known for {dest.name}: refusing to use an unverified download "
+                            f"(pass sha256='...' if you know the file's checksum)")
+    sha256 = sha256.lower()
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"sha256 must be 64 hex digits, got {sha256!r}")
+    if dest.is_file() and sha256_of(dest) == sha256:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     failures = []
     for url in urls:
+        # The temporary file starts with "." and ends with ".part": never mistaken for the real one.
         fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        os.close(fd)
         tmp = Path(name)
         try:
-            _fetch(url, tmp, progress, timeout)
+            with os.fdopen(fd, "wb") as out:
+                _fetch(url, out, progress, timeout)
+                out.flush()
+                os.fsync(out.fileno())  # on disk before it gets the real name
             got = sha256_of(tmp)
             if got != sha256:
                 raise DownloadError(f"checksum mismatch: SHA-256 {got}, expected {sha256}")
             os.replace(tmp, dest)
             return dest
-        except (urllib.error.URLError, OSError, DownloadError, ValueError) as error:
-            failures.append(f"{url}: {error}")
+        except (OSError, http.client.HTTPException, DownloadError, ValueError) as error:
+            # OSError covers urllib.error.URLError/HTTPError (404...), timeouts and refused connections;
+            # HTTPException covers IncompleteRead and malformed responses.
+            failures.append(f"{url}: {type(error).__name__}: {error}")
         finally:
-            if tmp.exists():
-                tmp.unlink()
-    raise DownloadError(f"could not download {dest.name}:\n  " + "\n  ".join(failures))
-
-
-# ------------------------------------------------------------------ archives
-def _inside(target: Path, name: str) -> Path:
-    path = (target / name).resolve()
-    if path != target and target not in path.parents:
-        raise UnsafeArchiveError(f"archive member {name!r} would be written outside {target}")
-    return path
-
-
-def extract(archive: os.PathLike, target: os.PathLike) -> Path:
-    """Unpack a .tar(.gz) or .zip into ``target``, refusing members that escape it.
-
-    Absolute paths, ``..`` components, links and device files are refused
-    before anything is written. The archive is unpacked into a temporary
-    folder beside ``target`` and renamed into place, so ``target`` is
-    complete or absent.
-    """
-    archive, target = Path(archive), Path(target).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as z:
-                for name in z.namelist():
-                    _inside(staging.resolve(), name)
-                z.extractall(staging)
-        else:
-            with tarfile.open(archive) as t:
-                members = t.getmembers()
-                for m in members:
-                    _inside(staging.resolve(), m.name)
-                    if not (m.isfile() or m.isdir()):
-                        raise UnsafeArchiveError(f"archive member {m.name!r} is a link or a special file")
-                # Python >= 3.12 also has its own "data" filter: use it as a second guard.
-                extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-                for m in members:
-                    t.extract(m, staging, set_attrs=False, **extra)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-        return target
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+            tmp.unlink(missing_ok=True)
+    raise DownloadError(f"could not download {dest.name}; every mirror failed:\n  " + "\n  ".join(failures))
