@@ -16,7 +16,7 @@ import numpy as np
 import minidl as mdl
 import minidl.nn as nn
 import minidl.nn.functional as F
-from minidl.demo import find_fashion_mnist, load_split
+from minidl.data.datasets import FashionMNIST
 from minidl.lessons import fast
 
 # %% [markdown]
@@ -47,9 +47,15 @@ print("gradient:", z.grad, " softmax - onehot:", p - [1, 0, 0])
 # 784 numbers in [0, 1].
 
 # %%
-folder = find_fashion_mnist()
-x_train, y_train = load_split(folder, "train_images", "train_labels")
-x_test, y_test = load_split(folder, "test_images", "test_labels")
+def flat_images(train):
+    """All images of a split as rows of 784 pixels in [0, 1], and the labels."""
+    data = FashionMNIST(train=train, download=True)
+    x, y = data.get_batch(np.arange(len(data)))
+    return x.reshape(len(x), 784), y
+
+
+x_train, y_train = flat_images(train=True)
+x_test, y_test = flat_images(train=False)
 if fast():
     x_train, y_train, x_test, y_test = x_train[:3000], y_train[:3000], x_test[:1000], y_test[:1000]
 print(x_train.shape, y_train[:10])

@@ -13,7 +13,7 @@ import numpy as np
 
 import minidl as mdl
 import minidl.nn.functional as F
-from minidl.demo import find_fashion_mnist, load_split
+from minidl.data.datasets import FashionMNIST
 from minidl.lessons import output_dir, show
 from minidl.viz import save_grid
 
@@ -46,8 +46,7 @@ for k, p, s, d in [(3, 0, 1, 1), (3, 1, 1, 1), (5, 2, 1, 1), (3, 1, 2, 1), (3, 0
 # a Fashion-MNIST image. Each output channel is one kernel's response.
 
 # %%
-images, labels = load_split(find_fashion_mnist(), "test_images", "test_labels")
-image = images[:1].reshape(1, 1, 28, 28)
+image, _ = FashionMNIST(train=False, download=True).get_batch([0])  # (1, 1, 28, 28)
 sobel_x = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
 kernels = np.stack([sobel_x, sobel_x.T, np.full((3, 3), 1 / 9, dtype=np.float32)])[:, None]  # (3, 1, 3, 3)
 maps = F.conv2d(mdl.tensor(image), mdl.tensor(kernels), padding=1).numpy()[0]

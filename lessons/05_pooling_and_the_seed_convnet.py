@@ -17,7 +17,7 @@ import numpy as np
 import minidl as mdl
 import minidl.nn as nn
 import minidl.nn.functional as F
-from minidl.demo import find_fashion_mnist, load_split
+from minidl.data.datasets import FashionMNIST
 from minidl.lessons import fast
 from minidl.models import keras_mnist_convnet
 
@@ -56,12 +56,9 @@ assert "34,826" in text
 # Adam with lr 1e-3, batches of 128. With `--fast` a small subset.
 
 # %%
-folder = find_fashion_mnist()
-x_train, y_train = load_split(folder, "train_images", "train_labels")
-x_test, y_test = load_split(folder, "test_images", "test_labels")
 n_train, n_test = (2000, 500) if fast() else (60000, 10000)
-x_train, y_train = x_train[:n_train].reshape(-1, 1, 28, 28), y_train[:n_train]
-x_test, y_test = x_test[:n_test].reshape(-1, 1, 28, 28), y_test[:n_test]
+x_train, y_train = FashionMNIST(train=True, download=True).get_batch(np.arange(n_train))  # (N, 1, 28, 28)
+x_test, y_test = FashionMNIST(train=False, download=True).get_batch(np.arange(n_test))
 optimizer = mdl.optim.Adam(model.parameters(), lr=1e-3)
 rng = np.random.default_rng(0)
 start = time.perf_counter()

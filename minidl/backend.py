@@ -28,9 +28,8 @@ an op its own stream (from ``seed`` when given, else split off the default one).
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
-from typing import Any, Iterator
+from typing import Any
 
 import numpy
 
@@ -254,18 +253,6 @@ def new_generator(seed: int | None = None) -> numpy.random.Generator:
     if seed is None:
         seed = int(_default_generator.integers(0, 2**63 - 1))
     return numpy.random.default_rng(seed)
-
-
-@contextlib.contextmanager
-def fork_rng() -> Iterator[None]:
-    """Run a block without disturbing the default generator's stream."""
-    global _default_generator
-    saved = _default_generator.bit_generator.state
-    try:
-        yield
-    finally:
-        _default_generator = numpy.random.default_rng()
-        _default_generator.bit_generator.state = saved
 
 
 # -------------------------------------------------------- small array tools

@@ -5,18 +5,22 @@ import pytest
 import minidl as mdl
 import minidl.nn as nn
 import minidl.nn.functional as F
-from minidl.demo import find_fashion_mnist, load_split
+from minidl.data import sources
+from minidl.data.datasets import FashionMNIST
 
-try:
-    FOLDER = find_fashion_mnist()
-except FileNotFoundError as error:
-    FOLDER, WHY = None, str(error)
+HAVE_DATA = any(sources.present(d, sources.FASHION_MNIST) for d in sources.candidate_dirs(sources.FASHION_MNIST))
 
 
-@pytest.mark.skipif(FOLDER is None, reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+def flat_images(train):
+    data = FashionMNIST(train=train)
+    x, y = data.get_batch(np.arange(len(data)))
+    return x.reshape(len(x), 784), y
+
+
+@pytest.mark.skipif(not HAVE_DATA, reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
 def test_mlp_one_epoch_reaches_80_percent():
-    x_train, y_train = load_split(FOLDER, "train_images", "train_labels")
-    x_test, y_test = load_split(FOLDER, "test_images", "test_labels")
+    x_train, y_train = flat_images(train=True)
+    x_test, y_test = flat_images(train=False)
     assert x_train.shape == (60000, 784) and x_test.shape == (10000, 784)
     mdl.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))

@@ -134,6 +134,176 @@ def _check_adam(mdl, case):
                                   err_msg="Adam's first step is lr * sign(g) (bias correction)")
 
 
+# ------------------------------------------------------------- the conv stack
+_CONV_GEOMETRY = [  # (x shape, kernel, stride, padding, dilation)
+    ((2, 3, 7, 6), (3, 3), 1, 0, 1),
+    ((1, 2, 8, 9), (2, 3), (2, 1), 1, 1),
+    ((2, 1, 9, 9), (3, 2), 2, (1, 0), (2, 1)),
+]
+
+
+def _im2col_cases(rng):
+    out = []
+    for shape, k, s, p, d in _CONV_GEOMETRY:
+        x = rng.standard_normal(shape)
+        out.append({"x": x, "k": numpy.array(k), "s": numpy.array(s), "p": numpy.array(p), "d": numpy.array(d)})
+    return out
+
+
+def _option(value):
+    """An option stored as an array back to an int or a pair, as the ops take them."""
+    v = [int(i) for i in numpy.atleast_1d(value)]
+    return v[0] if len(v) == 1 else tuple(v)
+
+
+def _geometry(case, keys=("k", "s", "p", "d")):
+    return tuple(_option(case[key]) for key in keys)
+
+
+def _im2col_fn(case):
+    k, s, p, d = _geometry(case)
+    return lambda mdl, x: mdl.nn.functional.im2col(x, k, s, p, d)
+
+
+def _col2im_fn(case):
+    k, s, p, d = _geometry(case)
+    size = tuple(int(v) for v in case["x"].shape[2:])
+    return lambda mdl, cols: mdl.nn.functional.col2im(cols, size, k, s, p, d)
+
+
+def _geometry_exercise(fn_of_case, input_of):
+    """An op with geometry options: outputs and input gradient under a fixed upstream gradient."""
+
+    def run(mdl, case):
+        fn = fn_of_case(case)
+        x = mdl.tensor(input_of(mdl, case), requires_grad=True)
+        y = fn(mdl, x)
+        gy = numpy.random.default_rng(0).standard_normal(y.shape)
+        y.backward(gy)
+        return {"y": _np(mdl, y), "grad_x": mdl.backend.to_numpy(x.grad)}
+
+    def check(mdl, case):
+        fn = fn_of_case(case)
+        mdl.gradcheck(lambda t: fn(mdl, t), (mdl.tensor(input_of(mdl, case), requires_grad=True),))
+
+    return run, check
+
+
+def _im2col_input(mdl, case):
+    return case["x"]
+
+
+def _col2im_input(mdl, case):
+    k, s, p, d = _geometry(case)
+    with mdl.no_grad():
+        shape = mdl.nn.functional.im2col(mdl.tensor(case["x"]), k, s, p, d).shape
+    return numpy.random.default_rng(1).standard_normal(shape)
+
+
+def _conv_cases(rng):
+    out = []
+    for (n, c, h, w), k, s, p, d in _CONV_GEOMETRY:
+        groups = 2 if c % 2 == 0 else 1
+        kh, kw = k
+        out.append({"x": rng.standard_normal((n, c, h, w)), "w": rng.standard_normal((4, c // groups, kh, kw)),
+                    "b": rng.standard_normal(4), "s": numpy.array(s), "p": numpy.array(p), "d": numpy.array(d),
+                    "g": numpy.array(groups)})
+    return out
+
+
+def _conv(mdl, case):
+    s, p, d, g = _geometry(case, ("s", "p", "d", "g"))
+    return lambda x, w, b: mdl.nn.functional.conv2d(x, w, b, s, p, d, g)
+
+
+def _pool_cases(rng):
+    out = []
+    for shape, k, s, p in [((2, 3, 6, 6), 2, 2, 0), ((1, 2, 7, 5), (3, 2), (2, 1), (1, 1)), ((2, 1, 5, 5), 3, 1, 1)]:
+        x = rng.permutation(int(numpy.prod(shape))).reshape(shape) / 10.0  # distinct values: no ties
+        out.append({"x": x, "k": numpy.array(k), "s": numpy.array(s), "p": numpy.array(p)})
+    return out
+
+
+def _pool_fn(case):
+    k, s, p = _geometry(case, ("k", "s", "p"))
+    return lambda mdl, x: mdl.nn.functional.max_pool2d(x, k, s, p)
+
+
+def _bn_cases(rng):
+    return [{"x": rng.standard_normal(shape) * 2 + 1, "w": rng.standard_normal(shape[1]), "b": rng.standard_normal(shape[1]),
+             "train": numpy.array(train)} for shape, train in [((4, 3, 2, 2), True), ((5, 4), True), ((3, 2, 3, 3), False)]]
+
+
+def _bn_fn(mdl, case):
+    training = bool(case["train"])
+    c = case["x"].shape[1]
+    mean, var = numpy.linspace(-0.5, 0.5, c), numpy.linspace(0.5, 2.0, c)  # running statistics (used in eval)
+    return lambda x, w, b: mdl.nn.functional.batch_norm(x, mean.copy(), var.copy(), w, b, training=training)
+
+
+def _bn_run(mdl, case):
+    inputs = {k: case[k] for k in ("x", "w", "b")}
+    gy = numpy.random.default_rng(0).standard_normal(case["x"].shape)
+    return _grads_of(mdl, _bn_fn(mdl, case), inputs, gy)
+
+
+def _bn_check(mdl, case):
+    _gradcheck(mdl, _bn_fn(mdl, case), {k: case[k] for k in ("x", "w", "b")})
+
+
+def _dropout_cases(rng):
+    return [{"x": rng.standard_normal((50, 40)), "p": numpy.array(p)} for p in (0.2, 0.5, 0.9)]
+
+
+def _dropout_run(mdl, case):
+    x = mdl.tensor(case["x"], requires_grad=True)
+    y = mdl.nn.functional.dropout(x, float(case["p"]), training=True, generator=123)
+    y.backward(numpy.ones(x.shape))
+    return {"y": _np(mdl, y), "grad_x": mdl.backend.to_numpy(x.grad)}
+
+
+def _dropout_check(mdl, case):
+    """Inverted dropout: kept values are scaled by 1/(1-p), about a fraction p is dropped, eval is the identity."""
+    p = float(case["p"])
+    x = numpy.ones((200, 200))
+    y = _np(mdl, mdl.nn.functional.dropout(mdl.tensor(x), p, training=True))
+    kept = y != 0
+    numpy.testing.assert_allclose(y[kept], 1 / (1 - p), rtol=1e-6, err_msg="kept values must be scaled by 1/(1-p)")
+    assert abs((~kept).mean() - p) < 0.02, f"dropped a fraction {(~kept).mean():.3f} of the values, expected about {p}"
+    same = _np(mdl, mdl.nn.functional.dropout(mdl.tensor(x), p, training=False))
+    numpy.testing.assert_array_equal(same, x, err_msg="in eval mode dropout must be the identity")
+
+
+def _conv_exercises() -> list:
+    im2col_run, im2col_check = _geometry_exercise(_im2col_fn, _im2col_input)
+    col2im_run, col2im_check = _geometry_exercise(_col2im_fn, _col2im_input)
+    pool_run, pool_check = _geometry_exercise(_pool_fn, _im2col_input)
+
+    def conv_run(mdl, case):
+        inputs = {k: case[k] for k in ("x", "w", "b")}
+        with mdl.no_grad():
+            shape = _conv(mdl, case)(*(mdl.tensor(v) for v in inputs.values())).shape
+        return _grads_of(mdl, _conv(mdl, case), inputs, numpy.random.default_rng(0).standard_normal(shape))
+
+    def conv_check(mdl, case):
+        _gradcheck(mdl, _conv(mdl, case), {k: case[k] for k in ("x", "w", "b")})
+
+    return [
+        Exercise("im2col", "im2col: every patch becomes a column (as_strided view, one copy)",
+                 "functional/conv.py", _im2col_cases, im2col_run, im2col_check),
+        Exercise("col2im", "col2im: fold columns back, adding overlaps (the adjoint of im2col)",
+                 "functional/conv.py", _im2col_cases, col2im_run, col2im_check),
+        Exercise("conv2d_backward", "Conv2d.backward in matrix form (bias, weight and input gradients)",
+                 "functional/conv.py", _conv_cases, conv_run, conv_check),
+        Exercise("max_pool2d_backward", "MaxPool2d.backward: route the gradient to each window's maximum",
+                 "functional/pool.py", _pool_cases, pool_run, pool_check),
+        Exercise("batch_norm_backward", "BatchNorm.backward in the compact closed form (train and eval)",
+                 "functional/norm.py", _bn_cases, _bn_run, _bn_check),
+        Exercise("dropout", "Inverted dropout's mask", "functional/dropout.py", _dropout_cases, _dropout_run,
+                 _dropout_check),
+    ]
+
+
 EXERCISES = {
     e.name: e
     for e in [
@@ -147,13 +317,14 @@ EXERCISES = {
                  _check_sgd),
         Exercise("adam", "Adam's update with bias correction", "optim/adam.py", _optimizer_cases,
                  _trajectory(lambda mdl, p: mdl.optim.Adam([p], lr=0.01, weight_decay=0.1)), _check_adam),
-    ]
+    ] + _conv_exercises()
 }
 
 # Which exercises make up each assignment.
 ASSIGNMENTS = {
     "autograd": ["matmul_backward", "sum_to_shape"],
     "optim": ["sgd_momentum", "adam"],
+    "cnn": ["im2col", "col2im", "conv2d_backward", "max_pool2d_backward", "batch_norm_backward", "dropout"],
 }
 
 

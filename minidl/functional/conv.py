@@ -204,6 +204,8 @@ def _im2col_array(x, kernel, stride, padding, dilation, out_hw):
     it only says how many bytes to step along each axis), then one copy makes
     it contiguous, so that it can be reshaped to the matrix (C*kh*kw, N*OH*OW).
     """
+    # BEGIN SOLUTION im2col
+    # TODO: a strided view (C, kh, kw, N, OH, OW) of the padded input (as_strided), then one contiguous copy
     xp = get_array_module(x)
     xpad = _pad(x, padding)
     n, c = xpad.shape[:2]
@@ -215,6 +217,7 @@ def _im2col_array(x, kernel, stride, padding, dilation, out_hw):
         strides=(s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw),
     )
     return xp.ascontiguousarray(patches)  # (C, kh, kw, N, OH, OW): the one copy
+    # END SOLUTION
 
 
 def _col2im_array(cols, x_shape, kernel, stride, padding, dilation):
@@ -236,6 +239,8 @@ def _col2im_array(cols, x_shape, kernel, stride, padding, dilation):
     The result lies in memory as (C, N, H, W), like ``cols``, and is returned
     as the (N, C, H, W) view.
     """
+    # BEGIN SOLUTION col2im
+    # TODO: zeros of the padded input's size, then for each kernel offset (i, j) add cols[:, i, j] into one strided slice; crop the padding
     xp = get_array_module(cols)
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
@@ -248,6 +253,7 @@ def _col2im_array(cols, x_shape, kernel, stride, padding, dilation):
             columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
             gxpad[:, :, rows, columns] += cols[:, i, j]
     return gxpad[:, :, pt : pt + h, pl : pl + w].transpose(1, 0, 2, 3)
+    # END SOLUTION
 
 
 # ---------------------------------------------------------- im2col / col2im
@@ -403,6 +409,8 @@ class Conv2d(Function):
         return cols.reshape(self.groups, -1, x.shape[0] * self.out_hw[0] * self.out_hw[1])
 
     def backward(self, gy):
+        # BEGIN SOLUTION conv2d_backward
+        # TODO: gb = sum of gy; gW = gy @ cols^T (per group); gcols = W^T @ gy, then col2im
         xp = get_array_module(gy)
         n = self.x_shape[0]
         o = gy.shape[1]
@@ -430,6 +438,7 @@ class Conv2d(Function):
         if gw is not None:
             gw = gw.reshape(self.w.shape)
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+        # END SOLUTION
 
     def _gx(self, gcols, x_shape):
         """gcols (g, C/g*kh*kw, n*L) -> gx (n, C, H, W) by col2im."""

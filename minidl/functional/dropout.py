@@ -50,6 +50,8 @@ def _check_p(p: Any, op: str) -> float:
 
 def _mask(x: Any, shape: tuple, p: float, generator: GeneratorLike) -> Any:
     """keep / (1 - p) of ``shape``, drawn on the CPU, in x's dtype and device."""
+    # BEGIN SOLUTION dropout
+    # TODO: keep each value with probability 1 - p (draw on the CPU from generator), scale the kept ones by 1 / (1 - p), move to x's device
     if generator is None:
         generator = backend.default_generator()
     elif not isinstance(generator, numpy.random.Generator):
@@ -62,6 +64,7 @@ def _mask(x: Any, shape: tuple, p: float, generator: GeneratorLike) -> Any:
     mask = keep.astype(dtype)
     mask *= 1.0 / (1.0 - p)
     return xp.asarray(mask)
+    # END SOLUTION
 
 
 def dropout(x: Any, p: float = 0.5, training: bool = True, generator: GeneratorLike = None) -> Tensor:

@@ -90,6 +90,8 @@ class BatchNorm(Function):
         return self.xhat * gamma.reshape(shape) + beta.reshape(shape)
 
     def backward(self, gy):
+        # BEGIN SOLUTION batch_norm_backward
+        # TODO: training: gx = (1/n) inv_std (n g - sum g - xhat sum(g xhat)) with g = gy * weight; eval: gx = g * inv_std
         axes, shape = self.axes, _axes_and_shape(gy.shape)[1]
         g = gy * self.gamma.reshape(shape) if self.affine else gy  # dL/dxhat
         gx = None
@@ -105,6 +107,7 @@ class BatchNorm(Function):
         ggamma = (gy * self.xhat).sum(axis=axes) if self.needs_input_grad[1] else None
         gbeta = gy.sum(axis=axes) if self.needs_input_grad[2] else None
         return gx, ggamma, gbeta
+        # END SOLUTION
 
 
 def batch_norm(

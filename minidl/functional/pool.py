@@ -88,6 +88,8 @@ class MaxPool2d(Function):
         return y
 
     def backward(self, gy):
+        # BEGIN SOLUTION max_pool2d_backward
+        # TODO: route each window's gradient to its arg-max (saved in forward), adding where windows overlap
         if self.tiled:
             return self._backward_tiled(gy)
         xp = get_array_module(gy)
@@ -101,6 +103,7 @@ class MaxPool2d(Function):
         for j in range(kw):
             gxpad[:, :, :, j : j + sw * (ow - 1) + 1 : sw] += gr * (self.col == j)
         return gxpad[:, :, pt : pt + h, pl : pl + w]
+        # END SOLUTION
 
     # -- non-overlapping windows: the same two steps on long runs of memory
     def _memory_order(self, a):
