@@ -51,8 +51,8 @@ def _check_tar(t: tarfile.TarFile, folder: Path, archive: Path) -> list:
 def _check_zip(z: zipfile.ZipFile, folder: Path, archive: Path) -> None:
     for info in z.infolist():
         _inside(folder, info.filename, archive)
-        mode = info.external_attr >> 16  # Unix mode bits, when the zip was made on Unix
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        kind = stat.S_IFMT(info.external_attr >> 16)  # Unix file type, when the zip was made on Unix (else 0)
+        if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
             raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is a link or a special file; "
                                      f"refusing to unpack this archive")
 

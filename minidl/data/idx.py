@@ -19,8 +19,10 @@ once.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import BinaryIO, Union
 
@@ -103,19 +105,19 @@ def read_idx(path: PathLike, mmap: bool = False) -> numpy.ndarray:
             ndim = head[3] if len(head) == 4 else 0
             head += f.read(4 * ndim)
             dtype, shape, header_len = _parse_header(head, path)
-            expected = int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
-            if mmap:
+            expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for absurd headers
+            if not gzipped:  # the size is known before reading: check it first
                 _check_size(path, expected, path.stat().st_size - header_len)
+            if mmap and expected > 0:  # (an empty array cannot be memory-mapped)
                 return numpy.memmap(path, dtype=dtype, mode="r", offset=header_len, shape=shape)
-            body = f.read(expected + 1)  # one byte more than promised reveals extra data
-            extra = len(body) - expected
-            if extra > 0:
-                extra += len(f.read())
+            # Read what the file holds, not what the header promises (a damaged
+            # header must not make us allocate gigabytes), then compare.
+            body = f.read()
         except EOFError as error:  # a gzip stream cut short
             raise IDXError(f"{path}: truncated: the compressed stream ends early ({error})") from None
-        except gzip.BadGzipFile as error:
+        except (gzip.BadGzipFile, zlib.error) as error:
             raise IDXError(f"{path}: damaged gzip data ({error})") from None
-    _check_size(path, expected, expected + extra if extra > 0 else len(body))
+    _check_size(path, expected, len(body))
     array = numpy.frombuffer(body, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
 

@@ -1,6 +1,10 @@
 """DataLoader semantics: coverage, order, seeds, epochs, prefetch, laziness, devices."""
+import threading
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minidl as mdl
 from minidl.data import DataLoader, Dataset, Subset, TensorDataset, random_split
@@ -143,3 +147,119 @@ def test_bad_arguments():
         DataLoader(Counting(), prefetch=-1)
     with pytest.raises(ValueError, match="empty"):
         DataLoader(Counting(0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), batch_size=st.integers(1, 12), drop_last=st.booleans(), seed=st.integers(0, 99))
+def test_batches_cover_the_epoch_exactly(n, batch_size, drop_last, seed):
+    loader = DataLoader(Counting(n), batch_size=batch_size, shuffle=True, drop_last=drop_last, seed=seed)
+    batches = [ids(b) for b in loader]
+    assert len(batches) == len(loader) == (n // batch_size if drop_last else -(-n // batch_size))
+    assert all(len(b) == batch_size for b in batches[:-1] if b)
+    flat = [i for b in batches for i in b]
+    assert len(set(flat)) == len(flat)  # no sample twice
+    assert len(flat) == (len(loader) * batch_size if drop_last else n)
+
+
+def test_order_depends_only_on_seed_and_epoch():
+    a = DataLoader(Counting(), batch_size=8, shuffle=True, seed=3)
+    runs = [epoch_ids(a) for _ in range(4)]
+    b = DataLoader(Counting(), batch_size=8, shuffle=True, seed=3)
+    b.set_epoch(2)  # jump straight to epoch 2: no need to replay epochs 0 and 1
+    assert epoch_ids(b) == runs[2] and b.epoch == 3
+    assert a.state_dict() == {"seed": 3, "epoch": 4}
+    assert [list(i) for i in a.batch_indices(1)] == [runs[1][k:k + 8] for k in range(0, 50, 8)]
+    with pytest.raises(ValueError, match="epoch must be >= 0"):
+        b.set_epoch(-1)
+
+
+def test_prefetch_replays_a_random_transform_exactly():
+    def noisy(seed):
+        rng = np.random.default_rng(seed)
+        return lambda x: x + rng.standard_normal(x.shape).astype(np.float32)
+
+    plain = [x for x, _ in DataLoader(Counting(30), batch_size=4, shuffle=True, seed=1, transform=noisy(7))]
+    ahead = [x for x, _ in DataLoader(Counting(30), batch_size=4, shuffle=True, seed=1, transform=noisy(7),
+                                      prefetch=2)]
+    assert len(plain) == len(ahead) == 8
+    assert all(np.array_equal(p, q) for p, q in zip(plain, ahead))
+
+
+def test_prefetch_reads_at_most_k_batches_ahead_and_the_thread_ends():
+    data = Counting(1000)
+    loader = DataLoader(data, batch_size=2, prefetch=3)
+    it = iter(loader)
+    next(it)
+    next(it)
+    # 2 consumed; the worker may hold 3 in the queue and 1 in its hands
+    assert data.reads <= 2 * (2 + 3 + 1)
+    it.close()  # what a `break` does to the generator
+    assert not any(t.name == "minidl-prefetch" and t.is_alive() for t in threading.enumerate())
+    assert data.reads <= 2 * (2 + 3 + 1)
+
+
+def test_get_batch_fast_path_is_used_when_present():
+    class Batched(Counting):
+        def __getitem__(self, i):
+            raise AssertionError("the loader should call get_batch, not [i]")
+
+        def get_batch(self, indices):
+            self.reads += 1
+            idx = np.asarray(indices)
+            return np.broadcast_to(idx[:, None, None, None], (len(idx), 1, 2, 2)).astype(np.float32), idx % 10
+
+    data = Batched(20)
+    assert epoch_ids(DataLoader(data, batch_size=6)) == list(range(20))
+    assert data.reads == 4  # one call per batch
+
+
+def test_labels_are_int64_and_inputs_keep_their_dtype():
+    x, y = next(iter(DataLoader(Counting(5), batch_size=5)))
+    assert x.dtype == np.float32 and x.shape == (5, 1, 2, 2)
+    assert y.dtype == np.int64 and y.tolist() == [0, 1, 2, 3, 4]
+
+
+def test_prefetch_on_strict_device():
+    loader = DataLoader(Counting(9), batch_size=4, device="strict", prefetch=2, transform=lambda x: x + 1)
+    got = [(mdl.backend.device_of(x), mdl.backend.device_of(y)) for x, y in loader]
+    assert got == [("strict", "strict")] * 3
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(TypeError, match="transform must be callable"):
+        DataLoader(Counting(), transform="flip")
+    with pytest.raises(TypeError, match="__len__ and __getitem__"):
+        DataLoader(42)
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(Counting(), batch_size=2.5)
+    with pytest.raises(IndexError, match=r"Subset indices must be in \[0, 50\)"):
+        Subset(Counting(), [0, 50])
+    with pytest.raises(ValueError, match="fractions"):
+        random_split(Counting(), [0.5, 0.6])
+
+
+def test_drop_last_with_a_dataset_smaller_than_a_batch():
+    loader = DataLoader(Counting(3), batch_size=4, drop_last=True)
+    assert len(loader) == 0 and list(loader) == []
+
+
+def test_tensor_dataset_accepts_tensors_and_default_get_batch_stacks():
+    xs = mdl.tensor(np.arange(6, dtype=np.float32).reshape(3, 2))
+    data = TensorDataset(xs, np.array([2, 0, 1]))
+    x, y = data.get_batch([2, 0])
+    assert x.tolist() == [[4, 5], [0, 1]] and y.tolist() == [1, 2]
+    x, y = Dataset.get_batch(Counting(5), [4, 1])  # the base class's one-by-one reader
+    assert x.shape == (2, 1, 2, 2) and y.dtype == np.int64 and y.tolist() == [4, 1]
+    with pytest.raises(ValueError, match="scalar"):
+        TensorDataset(np.float32(3))
+
+
+def test_a_label_mixing_transform_gets_and_returns_the_labels():
+    class Mixer:
+        mixes_labels = True
+
+        def __call__(self, x, y):
+            return x, np.eye(10, dtype=np.float32)[y] * 0.5  # soft labels
+
+    x, y = next(iter(DataLoader(Counting(6), batch_size=3, transform=Mixer(), prefetch=1)))
+    assert y.shape == (3, 10) and y[2, 2] == 0.5 and ids((x, y)) == [0, 1, 2]

@@ -1,0 +1,232 @@
+"""Augmentation throughput: minidl's batched ops against per-image loops, side by side.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/augment_bench.py [--repeat 15] [--no-write]
+
+(The script re-runs itself without those two variables when they are set.)
+
+The typical pipeline, on batches of 256 float32 images of 28x28x1 and of
+32x32x3: a horizontal flip (p = 0.5), an affine map (rotation +-15 degrees,
+shift +-10 %, zoom 0.9..1.1, shear +-10 degrees, constant fill), brightness
+and contrast +-20 %, and random erasing (p = 0.5). Every image has its own
+parameters in every contestant.
+
+Contestants:
+
+* minidl, batched: ``Compose`` fuses flip and affine into one matrix per image
+  and samples the whole batch at once; with 1 thread and with 2 (the sampler
+  splits a batch over threads, see ``minidl.augment.geometric.set_num_threads``);
+* a Pillow loop: one image at a time (one ``Image.transform`` per channel, in
+  float mode "F"), then NumPy for colour and erasing, as a per-image library does;
+* a scipy.ndimage loop (``affine_transform``, order 1), when SciPy is installed;
+* albumentations (flip, Affine, RandomBrightnessContrast, CoarseDropout), when
+  installed (``pip install albumentations``; optional, for the benchmark only).
+
+Repetitions are interleaved so that a slow phase of the shared machine hits
+every contestant alike; medians (and ranges) of images per second are
+printed, then minidl's time split by stage, and a row is appended to
+benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+if __name__ == "__main__" and any(v in os.environ for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)  # before NumPy loads OpenBLAS
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import minidl.augment as A  # noqa: E402
+from common import append_results, interleaved, print_table  # noqa: E402
+from minidl.augment.geometric import set_num_threads  # noqa: E402
+
+BATCH = 256
+SHAPES = [(1, 28, 28), (3, 32, 32)]
+DEGREES, SHIFT, ZOOM, SHEAR, BRIGHT, CONTRAST = 15.0, 0.1, (0.9, 1.1), 10.0, 0.2, 0.2
+
+
+# ------------------------------------------------------------------ minidl
+def minidl_pipeline() -> A.Compose:
+    return A.Compose([
+        A.RandomFlip("horizontal", p=0.5),
+        A.RandomAffine(DEGREES, (SHIFT, SHIFT), ZOOM, SHEAR, fill_mode="constant"),
+        A.ColorJitter(brightness=BRIGHT, contrast=CONTRAST),
+        A.RandomErasing(p=0.5),
+    ], seed=0)
+
+
+# ------------------------------------------------------- per-image loops
+def _draw(rng: np.random.Generator, h: int, w: int) -> tuple:
+    """One image's parameters, as a per-image library draws them."""
+    flip = rng.random() < 0.5
+    angle, shear = rng.uniform(-DEGREES, DEGREES), rng.uniform(-SHEAR, SHEAR)
+    dx, dy, zoom = rng.uniform(-SHIFT, SHIFT) * w, rng.uniform(-SHIFT, SHIFT) * h, rng.uniform(*ZOOM)
+    t, s = math.radians(angle), math.tan(math.radians(shear))
+    rot = np.array([[math.cos(t), math.sin(t)], [-math.sin(t), math.cos(t)]])
+    lin = rot @ np.array([[1.0, s], [0.0, 1.0]]) * zoom
+    if flip:
+        lin = lin @ np.diag([-1.0, 1.0])
+    c = np.array([(w - 1) / 2, (h - 1) / 2])
+    inv = np.linalg.inv(lin)  # output -> input: p = inv (q - c - t) + c
+    offset = c - inv @ (c + np.array([dx, dy]))
+    bright, contrast = rng.uniform(1 - BRIGHT, 1 + BRIGHT), rng.uniform(1 - CONTRAST, 1 + CONTRAST)
+    erase = None
+    if rng.random() < 0.5:
+        area = rng.uniform(0.02, 0.33) * h * w
+        r = math.exp(rng.uniform(math.log(0.3), math.log(3.3)))
+        eh, ew = int(round(math.sqrt(area * r))), int(round(math.sqrt(area / r)))
+        if 0 < eh < h and 0 < ew < w:
+            erase = (int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1)), eh, ew)
+    return inv, offset, bright, contrast, erase
+
+
+def _colour_and_erase(img: np.ndarray, bright: float, contrast: float, erase) -> np.ndarray:
+    img *= bright
+    m = img.mean()
+    img -= m
+    img *= contrast
+    img += m
+    np.clip(img, 0, 1, out=img)
+    if erase is not None:
+        top, left, eh, ew = erase
+        img[:, top:top + eh, left:left + ew] = 0
+    return img
+
+
+def pillow_loop(x: np.ndarray, rng: np.random.Generator, geometric_only: bool = False) -> np.ndarray:
+    from PIL import Image
+
+    n, c, h, w = x.shape
+    out = np.empty_like(x)
+    for i in range(n):
+        inv, offset, bright, contrast, erase = _draw(rng, h, w)
+        data = (inv[0, 0], inv[0, 1], offset[0], inv[1, 0], inv[1, 1], offset[1])
+        for k in range(c):
+            im = Image.fromarray(x[i, k], mode="F").transform((w, h), Image.AFFINE, data, Image.BILINEAR, fillcolor=0)
+            out[i, k] = np.asarray(im)
+        if not geometric_only:
+            _colour_and_erase(out[i], bright, contrast, erase)
+    return out
+
+
+def scipy_loop(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    from scipy import ndimage
+
+    n, c, h, w = x.shape
+    out = np.empty_like(x)
+    for i in range(n):
+        inv, offset, bright, contrast, erase = _draw(rng, h, w)
+        m = inv[::-1, ::-1]  # scipy works in (row, column)
+        for k in range(c):
+            ndimage.affine_transform(x[i, k], m, offset=offset[::-1], order=1, mode="constant", output=out[i, k])
+        _colour_and_erase(out[i], bright, contrast, erase)
+    return out
+
+
+def albumentations_pipeline():
+    try:
+        import albumentations as alb
+    except ImportError:
+        return None
+    return alb.Compose([
+        alb.HorizontalFlip(p=0.5),
+        alb.Affine(rotate=(-DEGREES, DEGREES), translate_percent=(-SHIFT, SHIFT), scale=ZOOM,
+                   shear=(-SHEAR, SHEAR), p=1.0),
+        alb.RandomBrightnessContrast(BRIGHT, CONTRAST, p=1.0),
+        alb.CoarseDropout(p=0.5),
+    ])
+
+
+# ------------------------------------------------------------------- main
+def rate(times: list) -> str:
+    """Images per second: median (slowest-fastest)."""
+    med = BATCH / statistics.median(times)
+    return f"{med:,.0f} ({BATCH / max(times):,.0f}-{BATCH / min(times):,.0f})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
+    args = ap.parse_args()
+
+    alb = albumentations_pipeline()
+    if alb is None:
+        print("albumentations is not installed: skipped (pip install albumentations to compare)")
+    try:
+        import scipy  # noqa: F401
+        have_scipy = True
+    except ImportError:
+        have_scipy = False
+        print("SciPy is not installed: the scipy.ndimage loop is skipped")
+
+    rows, stage_rows = [], []
+    for shape in SHAPES:
+        x = np.random.default_rng(0).random((BATCH,) + shape, dtype=np.float32)
+        label = "x".join(map(str, shape[1:])) + f"x{shape[0]}"
+        pipeline = minidl_pipeline()
+        rng = np.random.default_rng(1)
+
+        def minidl_threads(k: int):
+            def run():
+                set_num_threads(k)
+                return pipeline(x)
+            return run
+
+        fns = {"minidl batched, 1 thread": minidl_threads(1), "minidl batched, 2 threads": minidl_threads(2),
+               "Pillow per-image loop": lambda: pillow_loop(x, rng)}
+        if have_scipy:
+            fns["scipy.ndimage per-image loop"] = lambda: scipy_loop(x, rng)
+        if alb is not None:
+            hwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+            fns["albumentations per-image"] = lambda: [alb(image=im)["image"] for im in hwc]
+        times = interleaved(fns, repeat=args.repeat, warmup=2)
+        pillow = statistics.median(times["Pillow per-image loop"])
+        for name, t in times.items():
+            rows.append([label, name, rate(t), f"{pillow / statistics.median(t):.1f}x"])
+
+        # where minidl's time goes: each stage alone, on the same batch (2 threads)
+        set_num_threads(2)
+        geo = A.Compose(pipeline.ops[:2])
+        stages = {"flip + affine (one fused sampling)": lambda: geo(x),
+                  "brightness + contrast": lambda: pipeline.ops[2](x),
+                  "random erasing": lambda: pipeline.ops[3](x),
+                  "drawing the parameters (CPU)": lambda: pipeline.sample(BATCH, x.shape),
+                  "whole pipeline": lambda: pipeline(x)}
+        st = interleaved(stages, repeat=args.repeat, warmup=2)
+        total = statistics.median(st["whole pipeline"])
+        for name, t in st.items():
+            med = statistics.median(t)
+            stage_rows.append([label, name, f"{med * 1e3:.2f}", f"{100 * med / total:.0f}%"])
+
+    header = ["images", "method", "img/s median (range)", "vs Pillow loop"]
+    print(f"\nbatch {BATCH}, float32; pipeline: flip, affine (rotate, shift, zoom, shear), brightness/contrast, "
+          "erasing\n")
+    print_table(header, rows)
+    print()
+    stage_header = ["images", "minidl stage (2 threads)", "ms per batch", "of the pipeline"]
+    print_table(stage_header, stage_rows)
+    if not args.no_write:
+        append_results(
+            "augment_bench: batched augmentation vs per-image loops",
+            header, rows + [[r[0], "stage: " + r[1], f"{r[2]} ms", r[3]] for r in stage_rows],
+            notes=(f"batch {BATCH} float32; flip p=0.5, affine (+-{DEGREES:g} deg, shift +-{SHIFT:g}, zoom {ZOOM}, "
+                   f"shear +-{SHEAR:g} deg), brightness/contrast +-{BRIGHT:g}, erasing p=0.5; "
+                   "medians of interleaved repetitions on a shared machine; "
+                   + ("albumentations not installed" if alb is None else "albumentations included")),
+        )
+        print("\nappended to benchmarks/RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()
