@@ -68,6 +68,7 @@ from .geometric import (
     RandomShear,
     RandomShift,
     RandomZoom,
+    set_num_threads,
     warp,
 )
 from .mixing import CutMix, MixUp
@@ -76,7 +77,7 @@ from .show import show
 from .tta import tta_predict
 
 __all__ = [
-    "Transform", "GeometricTransform", "select", "warp",
+    "Transform", "GeometricTransform", "select", "warp", "set_num_threads",
     "Compose", "RandomApply", "OneOf",
     "RandomFlip", "RandomCrop", "RandomRotation", "RandomShift", "RandomZoom", "RandomShear", "RandomAffine",
     "ColorJitter", "ChannelShift", "GaussianBlur", "Sharpen", "RandomErasing", "GaussianNoise",

@@ -63,6 +63,16 @@ class Transform:
         """Images and labels; ops that leave the labels alone pass ``y`` through."""
         return self.apply(x, params), y
 
+    def apply_inplace(self, x: Any, params: dict) -> Any:
+        """Like ``apply`` but may overwrite ``x`` (and return it).
+
+        Compose calls this once the batch it carries is its own (an earlier op
+        made a new array), so a pipeline allocates one output array instead of
+        one per op: new memory is slow to hand out, slower than a colour change.
+        Ops that can work in place override it; the default is ``apply``.
+        """
+        return self.apply(x, params)
+
     # ----------------------------------------------------------- the call
     def __call__(self, x: Any, y: Any = None, return_params: bool = False, params: Optional[dict] = None):
         name = type(self).__name__
@@ -78,7 +88,8 @@ class Transform:
         return (result, params) if return_params else result
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in vars(self).items() if k != "rng" and not k.startswith("_")}
+        hidden = {"rng", "geometric", "mixes_labels", "sampling", "groups"}  # bookkeeping, not options
+        shown = {k: v for k, v in vars(self).items() if k not in hidden and not k.startswith("_")}
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 

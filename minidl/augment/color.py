@@ -81,6 +81,12 @@ class ColorJitter(Transform):
                 "saturation": uniform(self.rng, self.saturation, n), "hue": uniform(self.rng, self.hue, n)}
 
     def apply(self, x: Any, params: dict) -> Any:
+        return self._jitter(x, params, inplace=False)
+
+    def apply_inplace(self, x: Any, params: dict) -> Any:
+        return self._jitter(x, params, inplace=True)
+
+    def _jitter(self, x: Any, params: dict, inplace: bool) -> Any:
         xp = get_array_module(x)
         n, c, h, w = x.shape
         b, k = params["brightness"], params["contrast"]
@@ -95,6 +101,9 @@ class ColorJitter(Transform):
         if colour and c == 3:
             m = colour_matrices(params["saturation"], params["hue"]) * scale[:, None, None]
             out = (xp.asarray(m.astype(x.dtype)) @ x.reshape(n, 3, h * w)).reshape(n, c, h, w)
+        elif inplace:
+            out = x
+            out *= per_image(scale, xp, x.dtype)
         else:
             out = x * per_image(scale, xp, x.dtype)
         if offset is not None:
@@ -120,7 +129,9 @@ class ChannelShift(Transform):
         return {"shift": shift}
 
     def apply(self, x: Any, params: dict) -> Any:
+        return self.apply_inplace(x.copy(), params)
+
+    def apply_inplace(self, x: Any, params: dict) -> Any:
         xp = get_array_module(x)
-        shift = xp.asarray(params["shift"].astype(x.dtype)[:, :, None, None])  # (N, C, 1, 1)
-        out = x + shift
-        return xp.clip(out, 0.0, 1.0, out=out)
+        x += xp.asarray(params["shift"].astype(x.dtype)[:, :, None, None])  # (N, C, 1, 1)
+        return xp.clip(x, 0.0, 1.0, out=x)

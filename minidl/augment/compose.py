@@ -101,14 +101,17 @@ class Compose(Transform):
         return {"ops": params}
 
     def apply_xy(self, x: Any, y: Any, params: dict) -> tuple:
+        given = x  # the caller's batch: never written to
         for run in self.groups:
             ops = [self.ops[i] for i in run]
-            if len(run) == 1:
+            if len(run) > 1:  # consecutive geometric ops: one matrix per image, one sampling
+                m = self._product(ops, [params["ops"][i] for i in run], tuple(x.shape))
+                fill_mode, fill_value, interpolation = _settings_agree(ops) or ("reflect", 0.0, "bilinear")
+                x = warp(x, m, fill_mode, fill_value, interpolation)
+            elif x is not given and not ops[0].mixes_labels:
+                x = ops[0].apply_inplace(x, params["ops"][run[0]])  # the batch is ours now
+            else:
                 x, y = ops[0].apply_xy(x, y, params["ops"][run[0]])
-                continue
-            m = self._product(ops, [params["ops"][i] for i in run], tuple(x.shape))
-            fill_mode, fill_value, interpolation = _settings_agree(ops) or ("reflect", 0.0, "bilinear")
-            x = warp(x, m, fill_mode, fill_value, interpolation)
         return x, y
 
     def apply(self, x: Any, params: dict) -> Any:

@@ -60,6 +60,9 @@ class RandomErasing(Transform):
         return params
 
     def apply(self, x: Any, params: dict) -> Any:
+        return self.apply_inplace(x.copy(), params)
+
+    def apply_inplace(self, x: Any, params: dict) -> Any:
         xp = get_array_module(x)
         n, c, h, w = x.shape
         rows = xp.arange(h).reshape(1, 1, h, 1)
@@ -76,4 +79,5 @@ class RandomErasing(Transform):
             if self.value.shape != (c,):
                 raise ValueError(f"value has {self.value.size} entries, the images have {c} channels")
             fill = xp.asarray(self.value.astype(x.dtype).reshape(1, c, 1, 1))
-        return xp.where(inside, fill, x)
+        xp.copyto(x, fill, where=inside)
+        return x

@@ -39,8 +39,14 @@ def gaussian_kernels(sigmas: numpy.ndarray, k: int) -> numpy.ndarray:
 
 
 class GaussianBlur(Transform):
-    """Blur with a k x k Gaussian; sigma fixed, drawn per image from (lo, hi), or (None) OpenCV's default
-    0.3 * ((k - 1) / 2 - 1) + 0.8."""
+    """Blur each image with a k x k Gaussian, done as two 1-D passes (rows, then columns).
+
+    ``kernel_size`` k: a positive odd number of pixels (1 leaves the image as it is).
+    ``sigma``: the Gaussian's standard deviation in pixels, fixed, or a (lo, hi)
+    range drawn per image; None gives OpenCV's choice for k,
+    0.3 ((k - 1) / 2 - 1) + 0.8. The kernel is normalised to sum 1, and the
+    border is extended by reflection (d c b | a b c d), as torchvision does.
+    """
 
     def __init__(self, kernel_size: int, sigma: Optional[Range] = None, seed: Optional[int] = None):
         super().__init__(seed)
@@ -53,10 +59,10 @@ class GaussianBlur(Transform):
         if self.sigma[0] <= 0:
             raise ValueError(f"sigma must be > 0, got {sigma}")
 
-    def sample(self, n, shape):
+    def sample(self, n: int, shape: tuple) -> dict:
         return {"sigma": uniform(self.rng, self.sigma, n)}
 
-    def apply(self, x, params):
+    def apply(self, x: Any, params: dict) -> Any:
         xp = get_array_module(x)
         if self.kernel_size == 1:
             return x.copy()
@@ -65,7 +71,12 @@ class GaussianBlur(Transform):
 
 
 class Sharpen(Transform):
-    """Unsharp masking: x + alpha (x - blur3x3(x)), alpha drawn per image from [0, a] (or (lo, hi)); clipped to [0, 1]."""
+    """Unsharp masking: x + alpha (x - box3x3(x)), clipped to [0, 1].
+
+    x - box3x3(x) is what a 3x3 average takes away (edges and fine detail);
+    adding it back, ``alpha`` times, makes them stronger. ``alpha``: a strength
+    a gives alpha from U(0, a) per image, or a (lo, hi) range (lo = hi: fixed).
+    """
 
     def __init__(self, alpha: Range = 1.0, seed: Optional[int] = None):
         super().__init__(seed)
@@ -76,10 +87,10 @@ class Sharpen(Transform):
         else:
             self.alpha = as_range(alpha, "alpha", minimum=0.0)
 
-    def sample(self, n, shape):
+    def sample(self, n: int, shape: tuple) -> dict:
         return {"alpha": uniform(self.rng, self.alpha, n)}
 
-    def apply(self, x, params):
+    def apply(self, x: Any, params: dict) -> Any:
         xp = get_array_module(x)
         box = xp.asarray(numpy.full((x.shape[0], 3), 1 / 3, dtype=x.dtype))
         blurred = _shifted_sum(_shifted_sum(x, box, 3, xp), box, 2, xp)

@@ -81,9 +81,9 @@ class CutMix(_Mixing):
         h, w = x.shape[2:]
         rows = xp.arange(h).reshape(1, 1, h, 1)
         cols = xp.arange(w).reshape(1, 1, 1, w)
-        box = ((rows >= per_image(params["top"], xp, numpy.int64)) & (rows < per_image(params["bottom"], xp, numpy.int64))
-               & (cols >= per_image(params["left"], xp, numpy.int64))
-               & (cols < per_image(params["right"], xp, numpy.int64)))  # (N, 1, H, W)
+        edge = {k: per_image(params[k], xp, numpy.int64) for k in ("top", "bottom", "left", "right")}
+        box = ((rows >= edge["top"]) & (rows < edge["bottom"])
+               & (cols >= edge["left"]) & (cols < edge["right"]))  # (N, 1, H, W)
         j = xp.asarray(params["partner"])
         a = xp.asarray(params["area"].astype(x.dtype)).reshape(-1, 1)
         return xp.where(box, x[j], x), (1 - a) * soft + a * soft[j]

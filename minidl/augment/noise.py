@@ -35,6 +35,9 @@ class GaussianNoise(Transform):
         return {"std": std, "noise": noise}
 
     def apply(self, x: Any, params: dict) -> Any:
+        return self.apply_inplace(x.copy(), params)
+
+    def apply_inplace(self, x: Any, params: dict) -> Any:
         xp = get_array_module(x)
-        out = x + xp.asarray(params["noise"].astype(x.dtype))
-        return xp.clip(out, 0.0, 1.0, out=out) if self.clip else out
+        x += xp.asarray(params["noise"].astype(x.dtype, copy=False))
+        return xp.clip(x, 0.0, 1.0, out=x) if self.clip else x
