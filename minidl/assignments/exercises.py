@@ -304,6 +304,32 @@ def _conv_exercises() -> list:
     ]
 
 
+# ---------------------------------------------------------------- augmentation
+def _erasing_cases(rng):
+    return [{"x": rng.random(shape).astype(numpy.float32), "seed": numpy.array(seed)}
+            for shape, seed in [((6, 1, 12, 10), 1), ((4, 3, 16, 16), 2), ((8, 2, 9, 13), 3)]]
+
+
+def _erasing_run(mdl, case):
+    op = mdl.augment.RandomErasing(p=1.0, scale=(0.1, 0.3), value=-1.0, seed=int(case["seed"]))
+    return {"y": mdl.backend.to_numpy(op(case["x"]))}
+
+
+def _erasing_check(mdl, case):
+    """Every image gets one rectangle of -1 of the drawn size; everything else is unchanged."""
+    op = mdl.augment.RandomErasing(p=1.0, scale=(0.1, 0.3), value=-1.0, seed=5)
+    x = case["x"]
+    y, params = op(x, return_params=True)
+    y = mdl.backend.to_numpy(y)
+    for i in range(len(x)):
+        t, l = int(params["top"][i]), int(params["left"][i])
+        h, w = int(params["height"][i]), int(params["width"][i])
+        box = numpy.zeros(x.shape[2:], bool)
+        box[t:t + h, l:l + w] = True
+        assert numpy.all(y[i][:, box] == -1), f"image {i}: the box rows {t}..{t + h}, columns {l}..{l + w} must be erased"
+        assert numpy.array_equal(y[i][:, ~box], x[i][:, ~box]), f"image {i}: pixels outside the box must not change"
+
+
 EXERCISES = {
     e.name: e
     for e in [
@@ -317,6 +343,8 @@ EXERCISES = {
                  _check_sgd),
         Exercise("adam", "Adam's update with bias correction", "optim/adam.py", _optimizer_cases,
                  _trajectory(lambda mdl, p: mdl.optim.Adam([p], lr=0.01, weight_decay=0.1)), _check_adam),
+        Exercise("random_erasing", "RandomErasing: erase each image's drawn rectangle (a batched mask)",
+                 "augment/erasing.py", _erasing_cases, _erasing_run, _erasing_check),
     ] + _conv_exercises()
 }
 
@@ -324,6 +352,7 @@ EXERCISES = {
 ASSIGNMENTS = {
     "autograd": ["matmul_backward", "sum_to_shape"],
     "optim": ["sgd_momentum", "adam"],
+    "augment": ["random_erasing"],
     "cnn": ["im2col", "col2im", "conv2d_backward", "max_pool2d_backward", "batch_norm_backward", "dropout"],
 }
 

@@ -63,6 +63,8 @@ class RandomErasing(Transform):
         return self.apply_inplace(x.copy(), params)
 
     def apply_inplace(self, x: Any, params: dict) -> Any:
+        # BEGIN SOLUTION random_erasing
+        # TODO: a boolean mask (N, 1, H, W) of the rows top..top+height and columns left..left+width per image; copy the fill value into x where it is True
         xp = get_array_module(x)
         n, c, h, w = x.shape
         rows = xp.arange(h).reshape(1, 1, h, 1)
@@ -81,3 +83,4 @@ class RandomErasing(Transform):
             fill = xp.asarray(self.value.astype(x.dtype).reshape(1, c, 1, 1))
         xp.copyto(x, fill, where=inside)
         return x
+        # END SOLUTION
