@@ -17,6 +17,19 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def rerun_without_openblas_overrides() -> None:
+    """Restart this script without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when they are set.
+
+    Some machines here set them for old OpenBLAS builds; they slow a current
+    NumPy down. They must be gone before NumPy loads OpenBLAS, hence a restart
+    (call this before importing numpy). Tests and CI leave them alone.
+    """
+    if any(v in os.environ for v in OPENBLAS_OVERRIDES):
+        env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_OVERRIDES}
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
 def timeit(fn: Callable[[], object], repeat: int = 7, warmup: int = 2) -> list[float]:

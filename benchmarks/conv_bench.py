@@ -27,12 +27,13 @@ from __future__ import annotations
 import os
 import sys
 
-if __name__ == "__main__" and any(v in os.environ for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")):
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    os.execve(sys.executable, [sys.executable] + sys.argv, env)  # before NumPy loads OpenBLAS
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import rerun_without_openblas_overrides  # noqa: E402
+
+if __name__ == "__main__":
+    rerun_without_openblas_overrides()  # before NumPy loads OpenBLAS
 
 import argparse  # noqa: E402
-import gzip  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy
 

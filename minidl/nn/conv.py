@@ -4,13 +4,11 @@ from __future__ import annotations
 import numbers
 from typing import Any, Sequence, Union
 
-import numpy
 
-from .. import backend
 from ..autograd import Tensor
 from ..functional.conv import _check_4d, _pair, conv2d
 from . import init
-from .module import Module, Parameter
+from .module import Module
 
 
 class Conv2d(Module):
@@ -68,14 +66,10 @@ class Conv2d(Module):
         else:
             self.padding = _pair(padding, "padding", "Conv2d", 0)
         self.padding_mode = padding_mode
-        xp = backend.namespace(backend.get_default_device() if device is None else device)
-        dtype = backend.get_default_dtype() if dtype is None else numpy.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Conv2d needs a floating dtype, got {dtype}")
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
-        self.weight = Parameter(xp.empty(shape, dtype=dtype))
+        self.weight = init.empty_parameter(shape, device, dtype, "Conv2d")
         if bias:
-            self.bias = Parameter(xp.empty((self.out_channels,), dtype=dtype))
+            self.bias = init.empty_parameter((self.out_channels,), device, dtype, "Conv2d")
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

@@ -1,9 +1,8 @@
 """Dropout layers: drop in ``train()`` mode, identity in ``eval()`` mode."""
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional
 
-import numpy
 
 from .. import backend
 from ..autograd import Tensor

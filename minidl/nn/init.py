@@ -167,3 +167,18 @@ def default_layer_init_(weight: Tensor, bias: Optional[Tensor], generator: Gener
         fan_in, _ = _calculate_fan_in_and_fan_out(weight)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         uniform_(bias, -bound, bound, generator)
+
+
+def empty_parameter(shape: tuple, device: Any = None, dtype: Any = None, who: str = "layer") -> Any:
+    """An uninitialised Parameter of ``shape`` for a layer to fill with one of the schemes above.
+
+    On ``device`` (default: the current backend), of a floating ``dtype``
+    (default: float32); a non-floating dtype is an error naming the layer.
+    """
+    from .module import Parameter  # (module imports nothing from here; this keeps it that way)
+
+    dtype = backend.get_default_dtype() if dtype is None else numpy.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{who} needs a floating dtype, got {dtype}")
+    xp = backend.namespace(backend.get_default_device() if device is None else device)
+    return Parameter(xp.empty(shape, dtype=dtype))

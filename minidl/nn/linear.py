@@ -9,7 +9,7 @@ from .. import backend
 from ..autograd import Tensor
 from ..functional.linear import linear
 from . import init
-from .module import Module, Parameter
+from .module import Module
 
 
 class Linear(Module):
@@ -40,13 +40,9 @@ class Linear(Module):
                     f"Linear needs positive sizes, got in_features={in_features!r}, out_features={out_features!r}"
                 )
         self.in_features, self.out_features = int(in_features), int(out_features)
-        xp = backend.namespace(backend.get_default_device() if device is None else device)
-        dtype = backend.get_default_dtype() if dtype is None else numpy.dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Linear needs a floating dtype, got {dtype}")
-        self.weight = Parameter(xp.empty((self.out_features, self.in_features), dtype=dtype))
+        self.weight = init.empty_parameter((self.out_features, self.in_features), device, dtype, "Linear")
         if bias:
-            self.bias = Parameter(xp.empty((self.out_features,), dtype=dtype))
+            self.bias = init.empty_parameter((self.out_features,), device, dtype, "Linear")
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
