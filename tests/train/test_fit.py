@@ -302,3 +302,21 @@ def test_fit_evaluate_predict_on_every_device(device):
     out = predict(model, loader)
     assert isinstance(out, np.ndarray) and out.shape == (48, 3)
     assert evaluate(model, loader)["accuracy"] == h["val_accuracy"][-1]
+
+
+def test_reduce_lr_on_plateau_steps_on_the_validation_loss():
+    from minidl.optim.lr_scheduler import ReduceLROnPlateau
+
+    seen = []
+
+    class Spy(ReduceLROnPlateau):
+        def step(self, metric=None):
+            seen.append(metric)
+            super().step(metric)
+
+    x, y = blobs(32)
+    model = mlp()
+    opt = mdl.optim.SGD(model.parameters(), lr=0.1)
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    h = fit(model, loader, nn.CrossEntropyLoss(), opt, 3, val_loader=loader, scheduler=Spy(opt), verbose=0)
+    assert seen == h["val_loss"]
