@@ -207,7 +207,8 @@ def memory(framework: str, runs: int = 3) -> dict:
     returns freed blocks to the system, and varies from process to process."""
     results = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, __file__, "--memory-child", framework], capture_output=True,
+        flags = ["--default-allocator"] if "--default-allocator" in sys.argv else []
+        out = subprocess.run([sys.executable, __file__, "--memory-child", framework, *flags], capture_output=True,
                              text=True, check=True)
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return {key: statistics.median(r[key] for r in results) for key in results[0]}
@@ -260,8 +261,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the one-epoch timing")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="leave glibc's allocator as it is (else keep_freed_memory() for both frameworks)")
     parser.add_argument("--memory-child", choices=["minidl", "pytorch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not args.default_allocator:
+        import minidl
+
+        minidl.backend.keep_freed_memory()  # process-wide: PyTorch in this process gets it too
     if args.memory_child:
         if args.memory_child == "pytorch":
             load_torch()
@@ -326,7 +333,9 @@ def main() -> None:
     append_results(
         "conv_bench: keras_mnist_convnet, minidl vs PyTorch CPU",
         header, rows, notes=f"{n_threads} threads for both; medians (min-max) of interleaved repetitions; "
-        "run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (the script re-executes itself without them)",
+        "run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (the script re-executes itself without them); "
+        + ("glibc's default allocator" if args.default_allocator
+           else "allocator tuned by minidl.backend.keep_freed_memory(), for both frameworks (one process)"),
     )
 
 

@@ -102,3 +102,12 @@ def test_scatter_add_sums_repeats(xp):
     t = xp.zeros(3)
     backend.scatter_add(t, xp.asarray(np.array([1, 1, 1])), 2.0)
     assert backend.to_numpy(t).tolist() == [0.0, 6.0, 0.0]
+
+
+def test_keep_freed_memory_is_safe_to_call_twice():
+    import platform
+
+    first, second = backend.keep_freed_memory(), backend.keep_freed_memory()
+    assert first == second
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert first is True
