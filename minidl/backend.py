@@ -227,6 +227,7 @@ def get_default_dtype() -> numpy.dtype:
 
 
 def set_default_dtype(dtype: Any) -> None:
+    """Set the floating dtype that Python floats and new layers get (float32 unless changed)."""
     global _default_dtype
     dt = numpy.dtype(dtype)
     if dt.kind != "f":

@@ -225,48 +225,60 @@ def _elementwise(op: type, name: str, a, b) -> Tensor:
 
 
 def add(a, b) -> Tensor:
+    """a + b, broadcasting (the :class:`Add` op)."""
     return _elementwise(Add, "add", a, b)
 
 
 def sub(a, b) -> Tensor:
+    """a - b, broadcasting."""
     return _elementwise(Sub, "sub", a, b)
 
 
 def mul(a, b) -> Tensor:
+    """a * b, elementwise, broadcasting."""
     return _elementwise(Mul, "mul", a, b)
 
 
 def div(a, b) -> Tensor:
+    """a / b, broadcasting."""
     return _elementwise(Div, "div", a, b)
 
 
 def neg(x) -> Tensor:
+    """-x."""
     return Neg()(x)
 
 
 def pow(x, p) -> Tensor:  # noqa: A001 - the name users expect
+    """x ** p; p a number or a tensor (broadcasting)."""
     return _elementwise(Pow, "pow", x, p)
 
 
 def exp(x) -> Tensor:
+    """e ** x, elementwise."""
     return Exp()(x)
 
 
 def log(x) -> Tensor:
+    """The natural logarithm, elementwise."""
     return Log()(x)
 
 
 def sqrt(x) -> Tensor:
+    """The square root, elementwise."""
     return Sqrt()(x)
 
 
 def abs(x) -> Tensor:  # noqa: A001
+    """|x|, elementwise (gradient 0 at 0)."""
     return Abs()(x)
 
 
 def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
+    """x limited to [min, max] (either may be None); gradient 1 inside, 0 outside."""
     return Clip(min, max)(x)
 
 
 def matmul(a, b) -> Tensor:
+    """a @ b with NumPy's rules (1-D, 2-D and batched operands)."""
     return MatMul()(a, b)

@@ -108,16 +108,20 @@ class Min(Max):
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """The sum over ``axis`` (None: all; an int or a tuple)."""
     return Sum(axis, keepdims)(x)
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """The mean over ``axis``."""
     return Mean(axis, keepdims)(x)
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """The maximum over ``axis``; ties share the gradient."""
     return Max(axis, keepdims)(x)
 
 
 def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """The minimum over ``axis``; ties share the gradient."""
     return Min(axis, keepdims)(x)

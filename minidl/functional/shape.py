@@ -142,18 +142,21 @@ class ToDevice(Function):
 
 # ---- functional forms
 def reshape(x, *shape) -> Tensor:
+    """The same values in a new shape (ints or a tuple; one may be -1)."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return Reshape(tuple(shape))(x)
 
 
 def transpose(x, *axes) -> Tensor:
+    """Permute the axes as NumPy does (no axes: reverse them)."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = tuple(axes[0])
     return Transpose(tuple(axes) if axes else None)(x)
 
 
 def squeeze(x, axis=None) -> Tensor:
+    """Remove axes of length 1 (all, or the given ones)."""
     shape = x.shape
     if axis is None:
         new = tuple(n for n in shape if n != 1)
@@ -167,6 +170,7 @@ def squeeze(x, axis=None) -> Tensor:
 
 
 def unsqueeze(x, axis: int) -> Tensor:
+    """Insert an axis of length 1 at ``axis``."""
     shape = list(x.shape)
     axis = axis if axis >= 0 else axis + len(shape) + 1
     shape.insert(axis, 1)
@@ -183,6 +187,7 @@ def _plain_index(index: Any) -> Any:
 
 
 def getitem(x, index) -> Tensor:
+    """x[index]: basic or integer-array indexing (what ``tensor[...]`` calls)."""
     index = _plain_index(index)
     if isinstance(index, list):
         index = get_array_module(x).asarray(index)
