@@ -10,6 +10,7 @@ import pytest
 
 import minidl as mdl
 from minidl import backend
+from minidl.data import sources
 
 DEVICES = ["cpu", "strict"] + (["cuda"] if backend.cuda_is_available() else [])
 
@@ -37,3 +38,13 @@ def _fresh_state():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def _have_fashion_mnist() -> bool:
+    return any(sources.present(d, sources.FASHION_MNIST) for d in sources.candidate_dirs(sources.FASHION_MNIST))
+
+
+def pytest_runtest_setup(item):
+    """``@pytest.mark.needs_fashion_mnist`` tests skip, saying how to get the data, when it is absent."""
+    if item.get_closest_marker("needs_fashion_mnist") and not _have_fashion_mnist():
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")

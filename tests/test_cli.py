@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from minidl.data import sources
 
 ROOT = Path(__file__).resolve().parent.parent
-HAVE_DATA = any(sources.present(d, sources.FASHION_MNIST) for d in sources.candidate_dirs(sources.FASHION_MNIST))
-needs_data = pytest.mark.skipif(not HAVE_DATA, reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
 
 
 def minidl(*args, timeout=300):
@@ -19,7 +16,7 @@ def minidl(*args, timeout=300):
                           env=dict(os.environ, MPLBACKEND="Agg"))
 
 
-@needs_data
+@pytest.mark.needs_fashion_mnist
 def test_train_writes_the_run_and_resumes(tmp_path):
     out = tmp_path / "run"
     r = minidl("train", "--epochs", "1", "--limit", "400", "--augment", "flip,shift", "--out", str(out))
@@ -34,7 +31,7 @@ def test_train_writes_the_run_and_resumes(tmp_path):
     assert len((out / "history.csv").read_text().splitlines()) == 3  # header + 2 epochs
 
 
-@needs_data
+@pytest.mark.needs_fashion_mnist
 @pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "python").exists() or shutil.which("make") is None,
                     reason="make demo is checked where the Makefile's .venv exists (make test)")
 def test_make_demo_at_its_smallest(tmp_path):

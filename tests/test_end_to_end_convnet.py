@@ -3,14 +3,13 @@ import pytest
 
 import minidl as mdl
 import minidl.nn as nn
-from minidl.data import DataLoader, sources
+from minidl.data import DataLoader
 from minidl.data.datasets import FashionMNIST
 from minidl.train import evaluate, fit
 
-HAVE_DATA = any(sources.present(d, sources.FASHION_MNIST) for d in sources.candidate_dirs(sources.FASHION_MNIST))
 
 
-@pytest.mark.skipif(not HAVE_DATA, reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.needs_fashion_mnist
 def test_seed_convnet_one_epoch_reaches_82_percent():
     mdl.manual_seed(0)
     model = mdl.models.keras_mnist_convnet()

@@ -5,10 +5,8 @@ import pytest
 import minidl as mdl
 import minidl.nn as nn
 import minidl.nn.functional as F
-from minidl.data import sources
 from minidl.data.datasets import FashionMNIST
 
-HAVE_DATA = any(sources.present(d, sources.FASHION_MNIST) for d in sources.candidate_dirs(sources.FASHION_MNIST))
 
 
 def flat_images(train):
@@ -17,7 +15,7 @@ def flat_images(train):
     return x.reshape(len(x), 784), y
 
 
-@pytest.mark.skipif(not HAVE_DATA, reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.needs_fashion_mnist
 def test_mlp_one_epoch_reaches_80_percent():
     x_train, y_train = flat_images(train=True)
     x_test, y_test = flat_images(train=False)

@@ -4,13 +4,12 @@ import pytest
 
 import minidl as mdl
 import minidl.nn as nn
-from minidl.data import DataLoader, sources
+from minidl.data import DataLoader
 from minidl.data.datasets import FashionMNIST
 from minidl.ensemble import Ensemble
 from minidl.train import fit
 
-HAVE_DATA = any(sources.present(d, sources.FASHION_MNIST) for d in sources.candidate_dirs(sources.FASHION_MNIST))
-pytestmark = pytest.mark.skipif(not HAVE_DATA, reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+pytestmark = pytest.mark.needs_fashion_mnist
 
 
 @pytest.fixture(scope="module")

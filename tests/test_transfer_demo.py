@@ -4,14 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from minidl.data import sources
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-HAVE_DATA = any(sources.present(d, sources.FASHION_MNIST) for d in sources.candidate_dirs(sources.FASHION_MNIST))
 
 
-@pytest.mark.skipif(not HAVE_DATA, reason="Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.needs_fashion_mnist
 def test_transfer_beats_from_scratch():
     import transfer_demo
 

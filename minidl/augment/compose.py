@@ -35,6 +35,21 @@ def _settings_agree(ops: Sequence[Transform]) -> Optional[tuple]:
     return found.pop() if found else None
 
 
+def _group_settings(ops: Sequence[Transform]) -> tuple:
+    """(geometric, sampling) of a group of ops (a Compose or a OneOf).
+
+    The group counts as one geometric op, able to join a fused run of
+    matrices, only when all its ops are geometric with the same sampling
+    settings; otherwise it is applied on its own.
+    """
+    if not all(op.geometric for op in ops):
+        return False, None
+    try:
+        return True, _settings_agree(ops)
+    except ValueError:  # fill modes differ: no single sampling serves them all
+        return False, None
+
+
 def _check_ops(ops: Any, who: str) -> list:
     ops = list(ops)
     if not ops:
@@ -65,11 +80,7 @@ class Compose(Transform):
         self.ops = _check_ops(ops, "Compose")
         self.mixes_labels = any(op.mixes_labels for op in self.ops)
         self.groups = self._fusable_runs()
-        try:
-            self.sampling = _settings_agree(self.ops) if all(op.geometric for op in self.ops) else None
-            self.geometric = all(op.geometric for op in self.ops)
-        except ValueError:
-            self.geometric = False
+        self.geometric, self.sampling = _group_settings(self.ops)
         if seed is not None:
             self.reseed(seed)
 
@@ -207,11 +218,7 @@ class OneOf(Transform):
             weights = w / w.sum()
         self.weights = weights
         self.mixes_labels = any(op.mixes_labels for op in self.ops)
-        try:
-            self.sampling = _settings_agree(self.ops)
-            self.geometric = all(op.geometric for op in self.ops)
-        except ValueError:
-            self.geometric = False
+        self.geometric, self.sampling = _group_settings(self.ops)
         if seed is not None:
             self.reseed(seed)
 

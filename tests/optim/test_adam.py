@@ -16,25 +16,13 @@ import numpy as np
 import pytest
 
 import minidl as mdl
-from minidl import backend, optim
+from minidl import optim
 
 GRADS = (1.0, -1.0, 2.0)
 SMALL = dict(betas=(0.5, 0.75), eps=0.0)
 
 
-def trajectory(make, device="cpu", grads=GRADS, p0=1.0):
-    xp = backend.namespace(device)
-    p = mdl.tensor([p0], requires_grad=True, dtype=np.float64, device=device)
-    opt = make([p])
-    out = []
-    for g in grads:
-        p.grad = xp.asarray(np.array([g]))
-        opt.step()
-        out.append(float(p.data[0]))
-    return out
-
-
-def test_adam_three_steps(device):
+def test_adam_three_steps(trajectory, device):
     p1 = 1 - 0.1                           # .9
     p2 = p1 + 0.1 / 3                      # .93333
     p3 = p2 - 0.1 / math.sqrt(85 / 37)     # .86736
@@ -42,7 +30,7 @@ def test_adam_three_steps(device):
     assert got == pytest.approx([p1, p2, p3], rel=1e-12)
 
 
-def test_eps_is_added_after_the_bias_correction_of_sqrt_v(device):
+def test_eps_is_added_after_the_bias_correction_of_sqrt_v(trajectory, device):
     # denom = sqrt(v) / sqrt(1 - beta2^t) + eps = 1 + .5 at t = 1 and t = 2 (v_hat = 1 both times)
     # t=1: p = 1 - .1 * 1 / 1.5 = .93333      (eps inside the sqrt would give 1 - .1/sqrt(1.5),
     # t=2: p = .93333 + .1 * (1/3) / 1.5       (sqrt(v) + eps) / sqrt(1 - beta2) would give .95)
@@ -59,7 +47,7 @@ def test_default_adam_first_step_is_lr_against_the_sign(device, xp):
     np.testing.assert_allclose(p.numpy(), [0.9, -1.9, 2.9], rtol=1e-6)
 
 
-def test_adam_weight_decay_is_l2_through_the_moments(device):
+def test_adam_weight_decay_is_l2_through_the_moments(trajectory, device):
     # g1' = 1 + .5 * 1 = 1.5: m = .75, v = .25 * 2.25 = .5625 -> m_hat = 1.5, sqrt(v_hat) = 1.5 -> p = .9
     # g2' = -1 + .5 * .9 = -.55: m = .375 - .275 = .1, v = .421875 + .25 * .3025 = .4975
     #      m_hat = .1 / .75, v_hat = .4975 / .4375                      -> p = .9 - .1 m_hat / sqrt(v_hat)
@@ -68,7 +56,7 @@ def test_adam_weight_decay_is_l2_through_the_moments(device):
     assert got == pytest.approx([0.9, p2], rel=1e-12)
 
 
-def test_adamw_decays_the_weights_directly(device):
+def test_adamw_decays_the_weights_directly(trajectory, device):
     # each step: p *= 1 - lr * wd = .95 first, then the plain Adam step of the module docstring
     p1 = 1 * 0.95 - 0.1                          # .85
     p2 = p1 * 0.95 + 0.1 / 3                     # .8075 + .03333
@@ -77,7 +65,7 @@ def test_adamw_decays_the_weights_directly(device):
     assert got == pytest.approx([p1, p2, p3], rel=1e-12)
 
 
-def test_adamw_default_weight_decay_shrinks_an_idle_weight():
+def test_adamw_default_weight_decay_shrinks_an_idle_weight(trajectory):
     # g = 0: m = v = 0, Adam's step is 0 / (0 + eps) = 0; only the decay acts: p *= 1 - .1 * 1e-2
     got = trajectory(lambda ps: optim.AdamW(ps, lr=0.1), grads=(0.0, 0.0))
     assert got == pytest.approx([0.999, 0.999**2], rel=1e-12)
@@ -85,7 +73,7 @@ def test_adamw_default_weight_decay_shrinks_an_idle_weight():
     assert trajectory(lambda ps: optim.Adam(ps, lr=0.1), grads=(0.0, 0.0)) == [1.0, 1.0]
 
 
-def test_amsgrad_uses_the_largest_second_moment(device):
+def test_amsgrad_uses_the_largest_second_moment(trajectory, device):
     # betas (.5, .5), eps 0, gradients 2, .1, 0
     # t=1: m = 1, v = 2, v_max = 2: m_hat = 2, sqrt(v_hat) = sqrt(4) = 2        -> p = 1 - .1 = .9
     # t=2: m = .5 + .05 = .55, v = 1 + .005 = 1.005, v_max = 2 (v went down)
@@ -101,7 +89,7 @@ def test_amsgrad_uses_the_largest_second_moment(device):
     assert plain[1] == pytest.approx(0.9 - 0.1 * (0.55 / 0.75) / math.sqrt(1.005 / 0.75), rel=1e-12)
 
 
-def test_adamw_with_amsgrad(device):
+def test_adamw_with_amsgrad(trajectory, device):
     # as above, with p *= 1 - .1 * .5 = .95 before each step
     p1 = 0.95 - 0.1
     p2 = p1 * 0.95 - 0.1 * (0.55 / 0.75) / math.sqrt(2 / 0.75)
@@ -110,7 +98,7 @@ def test_adamw_with_amsgrad(device):
     assert got == pytest.approx([p1, p2], rel=1e-12)
 
 
-def test_maximize(device):
+def test_maximize(trajectory, device):
     # the gradients' signs flip: 1 + .1 = 1.1, then 1.1 - .1/3
     got = trajectory(lambda ps: optim.Adam(ps, lr=0.1, maximize=True, **SMALL), device, grads=GRADS[:2])
     assert got == pytest.approx([1.1, 1.1 - 0.1 / 3], rel=1e-12)

@@ -11,25 +11,13 @@ import numpy as np
 import pytest
 
 import minidl as mdl
-from minidl import backend, optim
+from minidl import optim
 
 GRADS = (1.0, -1.0, 2.0)
 SMALL = dict(lr=0.1, alpha=0.5, eps=0.0)
 
 
-def trajectory(make, device="cpu", grads=GRADS, p0=1.0):
-    xp = backend.namespace(device)
-    p = mdl.tensor([p0], requires_grad=True, dtype=np.float64, device=device)
-    opt = make([p])
-    out = []
-    for g in grads:
-        p.grad = xp.asarray(np.array([g]))
-        opt.step()
-        out.append(float(p.data[0]))
-    return out
-
-
-def test_plain(device):
+def test_plain(trajectory, device):
     # p <- p - lr g / sqrt(v)
     p1 = 1 - 0.1 * 1 / math.sqrt(0.5)       # .858579
     p2 = p1 + 0.1 * 1 / math.sqrt(0.75)     # .974049
@@ -37,18 +25,18 @@ def test_plain(device):
     assert trajectory(lambda ps: optim.RMSprop(ps, **SMALL), device) == pytest.approx([p1, p2, p3], rel=1e-12)
 
 
-def test_eps_is_added_outside_the_sqrt(device):
+def test_eps_is_added_outside_the_sqrt(trajectory, device):
     # d = sqrt(.5) + .5 = 1.2071 -> p = 1 - .1 / 1.2071 = .917157
     got = trajectory(lambda ps: optim.RMSprop(ps, lr=0.1, alpha=0.5, eps=0.5), device, grads=GRADS[:1])
     assert got == pytest.approx([1 - 0.1 / (math.sqrt(0.5) + 0.5)], rel=1e-12)
 
 
-def test_default_first_step_is_ten_lr():
+def test_default_first_step_is_ten_lr(trajectory):
     # alpha .99: v1 = .01 g^2, so g / sqrt(v1) = 10 (no bias correction): p = 1 - .01 * 10 = .9
     assert trajectory(lambda ps: optim.RMSprop(ps), grads=(0.3,)) == pytest.approx([0.9], rel=1e-6)
 
 
-def test_centered(device):
+def test_centered(trajectory, device):
     # g_avg1 = .5                    d1 = sqrt(.5 - .25) = .5           -> p = 1 - .1 / .5 = .8
     # g_avg2 = .25 - .5 = -.25       d2 = sqrt(.75 - .0625) = sqrt(.6875)
     # g_avg3 = -.125 + 1 = .875      d3 = sqrt(2.375 - .765625) = sqrt(1.609375)
@@ -58,7 +46,7 @@ def test_centered(device):
     assert got == pytest.approx([0.8, p2, p3], rel=1e-12)
 
 
-def test_momentum(device):
+def test_momentum(trajectory, device):
     # b <- .5 b + g / sqrt(v); p <- p - lr b
     b1 = 1 / math.sqrt(0.5)                  # 1.414214
     b2 = 0.5 * b1 - 1 / math.sqrt(0.75)      # .707107 - 1.154701 = -.447594
@@ -70,7 +58,7 @@ def test_momentum(device):
     assert got == pytest.approx([p1, p2, p3], rel=1e-12)
 
 
-def test_centered_with_momentum_and_eps(device):
+def test_centered_with_momentum_and_eps(trajectory, device):
     # eps .25:  d1 = .5 + .25 = .75;  b1 = 1 / .75            -> p1 = 1 - .1 b1
     #           d2 = sqrt(.6875) + .25;  b2 = .5 b1 - 1 / d2  -> p2 = p1 - .1 b2
     b1 = 1 / 0.75
@@ -80,7 +68,7 @@ def test_centered_with_momentum_and_eps(device):
     assert got == pytest.approx([1 - 0.1 * b1, 1 - 0.1 * b1 - 0.1 * b2], rel=1e-12)
 
 
-def test_weight_decay_is_l2_added_to_the_gradient(device):
+def test_weight_decay_is_l2_added_to_the_gradient(trajectory, device):
     # g1' = 1 + .5 * 1 = 1.5:  v1 = .5 * 2.25 = 1.125           -> p1 = 1 - .1 * 1.5 / sqrt(1.125)
     # g2' = -1 + .5 p1:        v2 = .5 * 1.125 + .5 g2'^2       -> p2 = p1 - .1 g2' / sqrt(v2)
     p1 = 1 - 0.1 * 1.5 / math.sqrt(1.125)
@@ -90,7 +78,7 @@ def test_weight_decay_is_l2_added_to_the_gradient(device):
     assert got == pytest.approx([p1, p2], rel=1e-12)
 
 
-def test_maximize(device):
+def test_maximize(trajectory, device):
     p1 = 1 + 0.1 / math.sqrt(0.5)
     got = trajectory(lambda ps: optim.RMSprop(ps, maximize=True, **SMALL), device, grads=GRADS[:1])
     assert got == pytest.approx([p1], rel=1e-12)

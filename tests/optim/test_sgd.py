@@ -13,26 +13,12 @@ from minidl import backend, optim
 GRADS = (0.5, -1.0, 2.0)
 
 
-def trajectory(make, device="cpu", grads=GRADS, p0=1.0):
-    """p after each step of ``make([p])`` fed ``grads`` (float64, on ``device``)."""
-    xp = backend.namespace(device)
-    p = mdl.tensor([p0], requires_grad=True, dtype=np.float64, device=device)
-    opt = make([p])
-    out = []
-    for g in grads:
-        p.grad = xp.asarray(np.array([g]))
-        opt.step()
-        assert backend.device_of(p.data) == backend.device_of(xp.zeros(1))  # stayed on its device
-        out.append(float(p.data[0]))
-    return out
-
-
-def test_plain_sgd(device):
+def test_plain_sgd(trajectory, device):
     # p <- p - lr g: 1 - .05 = .95; .95 + .1 = 1.05; 1.05 - .2 = .85
     assert trajectory(lambda ps: optim.SGD(ps, lr=0.1), device) == pytest.approx([0.95, 1.05, 0.85], rel=1e-12)
 
 
-def test_momentum(device):
+def test_momentum(trajectory, device):
     # b1 = g1 = .5 (the buffer starts as the gradient)        -> p = 1 - .05 = .95
     # b2 = .9 * .5 + (-1) = -.55                               -> p = .95 + .055 = 1.005
     # b3 = .9 * -.55 + 2 = 1.505                               -> p = 1.005 - .1505 = .8545
@@ -40,7 +26,7 @@ def test_momentum(device):
     assert got == pytest.approx([0.95, 1.005, 0.8545], rel=1e-12)
 
 
-def test_dampening(device):
+def test_dampening(trajectory, device):
     # b1 = g1 = .5 (no dampening at the first step)            -> .95
     # b2 = .9 * .5 + (1 - .5) * (-1) = .45 - .5 = -.05         -> .95 + .005 = .955
     # b3 = .9 * -.05 + .5 * 2 = -.045 + 1 = .955               -> .955 - .0955 = .8595
@@ -48,7 +34,7 @@ def test_dampening(device):
     assert got == pytest.approx([0.95, 0.955, 0.8595], rel=1e-12)
 
 
-def test_nesterov(device):
+def test_nesterov(trajectory, device):
     # b1 = .5;   g = g1 + .9 b1 = .5 + .45 = .95                -> 1 - .095 = .905
     # b2 = .45 - 1 = -.55;  g = -1 + .9 * -.55 = -1.495          -> .905 + .1495 = 1.0545
     # b3 = -.495 + 2 = 1.505;  g = 2 + .9 * 1.505 = 3.3545       -> 1.0545 - .33545 = .71905
@@ -56,7 +42,7 @@ def test_nesterov(device):
     assert got == pytest.approx([0.905, 1.0545, 0.71905], rel=1e-12)
 
 
-def test_weight_decay_is_l2_added_to_the_gradient(device):
+def test_weight_decay_is_l2_added_to_the_gradient(trajectory, device):
     # g' = g + .1 p:  .5 + .1 = .6                      -> 1 - .06 = .94
     #                 -1 + .094 = -.906                 -> .94 + .0906 = 1.0306
     #                 2 + .10306 = 2.10306              -> 1.0306 - .210306 = .820294
@@ -64,7 +50,7 @@ def test_weight_decay_is_l2_added_to_the_gradient(device):
     assert got == pytest.approx([0.94, 1.0306, 0.820294], rel=1e-12)
 
 
-def test_weight_decay_goes_into_the_momentum_buffer(device):
+def test_weight_decay_goes_into_the_momentum_buffer(trajectory, device):
     # g1' = .5 + .1 * 1 = .6;        b1 = .6                         -> .94
     # g2' = -1 + .1 * .94 = -.906;   b2 = .54 - .906 = -.366         -> .94 + .0366 = .9766
     # g3' = 2 + .09766 = 2.09766;    b3 = -.3294 + 2.09766 = 1.76826 -> .9766 - .176826 = .799774
@@ -72,7 +58,7 @@ def test_weight_decay_goes_into_the_momentum_buffer(device):
     assert got == pytest.approx([0.94, 0.9766, 0.799774], rel=1e-12)
 
 
-def test_maximize_negates_the_gradient_before_weight_decay(device):
+def test_maximize_negates_the_gradient_before_weight_decay(trajectory, device):
     # maximize alone climbs: 1 + .05 = 1.05; 1.05 - .1 = .95; .95 + .2 = 1.15
     assert trajectory(lambda ps: optim.SGD(ps, lr=0.1, maximize=True), device) == pytest.approx([1.05, 0.95, 1.15])
     # with weight decay .1: g' = -g + .1 p (PyTorch's order)
