@@ -35,7 +35,7 @@ while saving leaves the previous checkpoint whole.
 from __future__ import annotations
 
 import types
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy
 
@@ -140,11 +140,17 @@ def _plain(value: Any) -> Any:
 
 # -------------------------------------------------------- the whole state
 def training_state(model: Any, optimizer: Any = None, epoch: int = 0, scheduler: Any = None,
-                   loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = ()) -> dict:
+                   loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = (),
+                   run_id: Optional[str] = None) -> dict:
     """Everything that decides the rest of a run, after ``epoch`` (counted from 0), as a savable dict.
 
     Loaders without ``state_dict`` (a plain list of batches) are left out.
+    ``run_id`` (a string naming the run, e.g. a hash of its settings) is
+    stored under "run_id" when given, so that a resume can check the
+    checkpoint belongs to the run it continues (:func:`load_checkpoint`).
     """
+    if run_id is not None and not isinstance(run_id, str):
+        raise TypeError(f"run_id must be a str or None, got {type(run_id).__name__}")
     loaders = [loader for loader in loaders if loader is not None]
     state = {
         "format": _FORMAT,
@@ -160,6 +166,8 @@ def training_state(model: Any, optimizer: Any = None, epoch: int = 0, scheduler:
         "history": history.state_dict() if history is not None else None,
         "callbacks": callback_states(callbacks),
     }
+    if run_id is not None:
+        state["run_id"] = run_id
     return state
 
 
@@ -183,17 +191,21 @@ def callback_states(callbacks: Sequence[Any]) -> dict:
 
 
 def save_checkpoint(path: Any, model: Any, optimizer: Any = None, epoch: int = 0, scheduler: Any = None,
-                    loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = ()) -> None:
+                    loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = (),
+                    run_id: Optional[str] = None) -> None:
     """Write :func:`training_state` to ``path`` (.npz) atomically.
 
     Call it after an epoch has finished (``epoch`` counted from 0); passing
     the same objects to :func:`load_checkpoint` later continues from there.
+    ``run_id``, when given, is stored with the state (see :func:`training_state`).
     """
-    serialization.save(training_state(model, optimizer, epoch, scheduler, loaders, history, callbacks), path)
+    serialization.save(training_state(model, optimizer, epoch, scheduler, loaders, history, callbacks,
+                                      run_id=run_id), path)
 
 
 def load_checkpoint(path: Any, model: Any, optimizer: Any = None, scheduler: Any = None,
-                    loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = ()) -> int:
+                    loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = (),
+                    run_id: Optional[str] = None) -> int:
     """Restore a checkpoint (a path, or a state dict already loaded) into the objects given.
 
     Every object given is restored, and so are the random generators of the
@@ -203,9 +215,14 @@ def load_checkpoint(path: Any, model: Any, optimizer: Any = None, scheduler: Any
     Returns the epoch the checkpoint was saved after (from 0): resume at
     that epoch + 1.
 
+    ``run_id``, when given, must equal the run id saved in the checkpoint: a
+    checkpoint of another run (or one saved without a run id) is refused
+    before anything is changed.
+
     Raises:
         ValueError: the file is not a training checkpoint (e.g. weights only),
-            or it does not fit the objects (number of loaders, generators).
+            it belongs to another run (``run_id``), or it does not fit the
+            objects (number of loaders, generators).
     """
     state = path if isinstance(path, dict) else serialization.load(path)
     if not isinstance(state, dict) or state.get("format") != _FORMAT:
@@ -214,6 +231,7 @@ def load_checkpoint(path: Any, model: Any, optimizer: Any = None, scheduler: Any
             "(no model/optimizer/random state); for a weights-only file use "
             "model.load_state_dict(mdl.load(path))"
         )
+    check_run_id(state, run_id, where=path)
     loaders = [loader for loader in loaders if loader is not None]
     saved_generators = state["random"]["generators"]
     if loaders and len(state["loaders"]) != len(loaders):
@@ -241,6 +259,21 @@ def load_checkpoint(path: Any, model: Any, optimizer: Any = None, scheduler: Any
         history.load_state_dict(state["history"])
     load_callback_states(state, callbacks)
     return int(state["epoch"])
+
+
+def check_run_id(state: dict, run_id: Optional[str], where: Any = "the state") -> None:
+    """A ValueError when ``run_id`` is given and the checkpoint's run id differs or is missing.
+
+    ``where`` names the checkpoint in the message (its path, or "the state").
+    """
+    if run_id is None:
+        return
+    saved = state.get("run_id")
+    saved = saved.item() if isinstance(saved, numpy.ndarray) and saved.ndim == 0 else saved
+    if saved != run_id:
+        name = "the state" if isinstance(where, dict) else where
+        got = "missing (saved without a run id)" if saved is None else repr(saved)
+        raise ValueError(f"{name} belongs to another run: its run id is {got}, expected {run_id!r}")
 
 
 def load_callback_states(state: dict, callbacks: Sequence[Any]) -> None:

@@ -138,3 +138,28 @@ def test_checkpoint_that_does_not_fit_says_what_differs(tmp_path):
     save_checkpoint(tmp_path / "noopt.npz", model, loaders=[loader, val])
     with pytest.raises(ValueError, match="holds no optimizer state"):
         load_checkpoint(tmp_path / "noopt.npz", model, opt, loaders=[loader, val])
+
+
+def test_run_id_is_saved_and_checked_before_anything_changes(tmp_path):
+    model, opt, sched, loader, val, es = build(0)
+    save_checkpoint(tmp_path / "c.npz", model, opt, epoch=0, loaders=[loader, val], run_id="run-a")
+    assert mdl.load(tmp_path / "c.npz")["run_id"] == "run-a"
+    save_checkpoint(tmp_path / "plain.npz", model, opt, epoch=0, loaders=[loader, val])
+    assert "run_id" not in mdl.load(tmp_path / "plain.npz")
+    assert "run_id" not in mdl.train.training_state(model, opt)
+    assert mdl.train.training_state(model, opt, run_id="r")["run_id"] == "r"
+
+    other, other_opt, *_ = build(5)
+    before = {k: v.copy() for k, v in other.state_dict().items()}
+    with pytest.raises(ValueError, match=r"c\.npz belongs to another run: its run id is 'run-a', expected 'run-b'"):
+        load_checkpoint(tmp_path / "c.npz", other, other_opt, run_id="run-b")
+    with pytest.raises(ValueError, match=r"plain\.npz .*run id is missing.*expected 'run-b'"):
+        load_checkpoint(tmp_path / "plain.npz", other, other_opt, run_id="run-b")
+    with pytest.raises(ValueError, match=r"the state belongs to another run"):
+        load_checkpoint(mdl.load(tmp_path / "c.npz"), other, other_opt, run_id="run-b")
+    for name, value in other.state_dict().items():
+        assert np.array_equal(value, before[name]), name  # nothing was changed
+    assert load_checkpoint(tmp_path / "c.npz", other, other_opt, run_id="run-a") == 0
+    assert load_checkpoint(tmp_path / "c.npz", other) == 0  # no run id asked for: not checked
+    with pytest.raises(TypeError, match="run_id must be a str"):
+        save_checkpoint(tmp_path / "bad.npz", model, run_id=3)
