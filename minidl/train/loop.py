@@ -1,7 +1,13 @@
 """fit / evaluate / predict: the training loop, written out once.
 
     history = fit(model, train_loader, nn.CrossEntropyLoss(), optimizer, epochs=5,
-                  val_loader=test_loader, callbacks=[EarlyStopping(patience=2)])
+                  validation_split=0.1, callbacks=[EarlyStopping(patience=2)])
+
+``validation_split=0.1`` holds out the last 10% of the training data (as
+Keras does) and validates on it after every epoch; ``validation_data=(x, y)``
+or a loader validates on data of your own. Never validate on the test set:
+choosing the epoch or the settings on it makes its accuracy optimistic.
+Evaluate the test set once, at the end (:func:`evaluate`).
 
 One epoch of :func:`fit`::
 
@@ -28,6 +34,8 @@ weighted by its size), so a smaller last batch counts for what it holds.
 """
 from __future__ import annotations
 
+import copy
+import math
 import numbers
 import re
 import time
@@ -38,6 +46,8 @@ import numpy
 
 from .. import backend, serialization
 from ..autograd import Tensor, no_grad
+from ..data.dataset import Subset, TensorDataset
+from ..data.loader import DataLoader
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from . import metrics as M
 from .callbacks import Callback, CallbackList, ProgressBar
@@ -92,10 +102,81 @@ def _check_batch(batch: Any, where: str) -> tuple:
     return batch[0], batch[1]
 
 
+def split_validation(train_loader: DataLoader, validation_split: float) -> tuple:
+    """Keras' ``validation_split`` on a DataLoader: ``(training loader, validation loader)``.
+
+    The last ``validation_split`` fraction of the loader's dataset, in the
+    dataset's own order (before any shuffling, as in Keras), is held out::
+
+        60000 samples, validation_split=0.1     (Keras: split_at = ceil(n * (1 - 0.1)))
+        training   = dataset[0:54000]       shuffled every epoch, transformed (augmented)
+        validation = dataset[54000:60000]   in order, as they are
+
+    The training loader is a copy of ``train_loader`` on the first part, with
+    all its settings (batch size, shuffling, seed, epoch, transform, prefetch,
+    device). The validation loader keeps the batch size, prefetch and device,
+    but neither shuffles nor transforms: augmentation is for training only.
+    """
+    if not isinstance(train_loader, DataLoader):
+        raise TypeError(f"validation_split needs train_loader to be a DataLoader (it splits the loader's "
+                        f"dataset), got {type(train_loader).__name__}; pass validation_data=(x, y) instead")
+    _check_fraction(validation_split)
+    n = len(train_loader.dataset)
+    split_at = math.ceil(n * (1.0 - validation_split))  # Keras' rounding: the training part rounds up
+    if split_at >= n:
+        raise ValueError(f"validation_split={validation_split} of {n} samples holds out none; "
+                         f"use a larger fraction or more data")
+    training = copy.copy(train_loader)  # every setting kept; only the dataset changes
+    training.dataset = Subset(train_loader.dataset, range(split_at))
+    validation = copy.copy(train_loader)
+    validation.dataset = Subset(train_loader.dataset, range(split_at, n))
+    validation.shuffle, validation.drop_last, validation.transform = False, False, None
+    validation.epoch = 0
+    return training, validation
+
+
+def _check_fraction(validation_split: Any) -> None:
+    if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
+            or not 0.0 <= validation_split < 1.0:  # NaN fails the comparison too
+        raise ValueError(f"validation_split must be a fraction in [0, 1) (e.g. 0.1), got {validation_split!r}")
+
+
+def _is_array(a: Any) -> bool:
+    return isinstance(a, Tensor) or backend.is_array(a)
+
+
+def _validation_loader(validation_data: Any, train_loader: Iterable) -> Iterable:
+    """``validation_data`` as a loader: an ``(x, y)`` pair of arrays is batched like the training data."""
+    if isinstance(validation_data, (tuple, list)) and validation_data and all(map(_is_array, validation_data)):
+        if len(validation_data) != 2:
+            raise ValueError(f"validation_data must be (inputs, labels), got a tuple of {len(validation_data)} "
+                             f"arrays (sample weights are not supported)")
+        return DataLoader(TensorDataset(*validation_data), batch_size=getattr(train_loader, "batch_size", 32),
+                          device=getattr(train_loader, "device", None))
+    if not hasattr(validation_data, "__iter__"):
+        raise TypeError(f"validation_data must be (inputs, labels) arrays or a loader of batches, "
+                        f"got {type(validation_data).__name__}")
+    return validation_data
+
+
+def _validation(train_loader: Iterable, val_loader: Any, validation_data: Any, validation_split: Any) -> tuple:
+    """The (training, validation) loaders fit uses, from its three ways of naming validation data."""
+    _check_fraction(validation_split)
+    given = [name for name, value in (("val_loader", val_loader), ("validation_data", validation_data),
+                                      ("validation_split", validation_split or None)) if value is not None]
+    if len(given) > 1:
+        raise ValueError(f"give one source of validation data, got {' and '.join(given)} "
+                         f"(val_loader is another name for validation_data)")
+    if validation_split:
+        return split_validation(train_loader, validation_split)
+    data = val_loader if val_loader is not None else validation_data
+    return train_loader, (None if data is None else _validation_loader(data, train_loader))
+
+
 def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epochs: int,
-        val_loader: Optional[Iterable] = None, callbacks: Sequence[Callback] = (),
-        metrics: Sequence[str] = ("accuracy",), scheduler: Any = None, verbose: int = 1,
-        initial_epoch: int = 0, checkpoint: Any = None, resume_from: Any = None) -> History:
+        val_loader: Optional[Iterable] = None, validation_split: float = 0.0, validation_data: Any = None,
+        callbacks: Sequence[Callback] = (), metrics: Sequence[str] = ("accuracy",), scheduler: Any = None,
+        verbose: int = 1, initial_epoch: int = 0, checkpoint: Any = None, resume_from: Any = None) -> History:
     """Train ``model`` until epoch ``epochs`` (counted from 1); returns the History.
 
     Args:
@@ -107,7 +188,12 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
         epochs: the epoch to train up to, as in Keras: with ``initial_epoch=2``
             (or a checkpoint saved after epoch 2) and ``epochs=4``, 2 more epochs run.
         val_loader: evaluated after every epoch (eval mode, no graph); gives
-            ``val_loss`` and ``val_<metric>``.
+            ``val_loss`` and ``val_<metric>``. Another name for ``validation_data``.
+        validation_split: a fraction in [0, 1): the last part of the training
+            loader's dataset is held out for validation, as in Keras (see
+            :func:`split_validation`); the loader must be a DataLoader.
+        validation_data: ``(inputs, labels)`` arrays (batched like the
+            training data) or a loader. Give at most one of these three.
         callbacks: :class:`Callback` objects (EarlyStopping, ModelCheckpoint, ...).
         metrics: "accuracy" and/or "topK_accuracy" (e.g. "top5_accuracy").
         scheduler: a learning-rate scheduler, stepped once after each epoch.
@@ -122,7 +208,7 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
 
     It first calls :func:`minidl.backend.keep_freed_memory` (a faster allocator
     setting for training loops). Logs recorded per epoch: loss, each metric, val_loss and val_<metric>
-    (with ``val_loader``), lr (the first param group's rate during the
+    (with validation data), lr (the first param group's rate during the
     epoch) and time (seconds, validation included).
     """
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
@@ -133,6 +219,8 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
         raise TypeError(f"loss must be callable as loss(outputs, labels), got {type(loss).__name__}")
     for name in metrics:
         _metric_function(name)  # an unknown name fails now, not after the first epoch
+    user_loader = train_loader
+    train_loader, val_loader = _validation(train_loader, val_loader, validation_data, validation_split)
     backend.keep_freed_memory()  # reuse each step's large arrays instead of re-mapping them (backend docs)
     history = History()
     callbacks = list(callbacks)
@@ -183,6 +271,8 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
     finally:
         progress.close()
         model.train(was_training)  # leave the model in the mode it came in
+        if train_loader is not user_loader:  # a split copy: the caller's loader moves on to the next epoch too
+            user_loader.epoch = train_loader.epoch
     return history
 
 

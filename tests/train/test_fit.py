@@ -320,3 +320,107 @@ def test_reduce_lr_on_plateau_steps_on_the_validation_loss():
     loader = DataLoader(TensorDataset(x, y), batch_size=16)
     h = fit(model, loader, nn.CrossEntropyLoss(), opt, 3, val_loader=loader, scheduler=Spy(opt), verbose=0)
     assert seen == h["val_loss"]
+
+
+# ---------------------------------------------------------------- validation_split / validation_data
+class IdSpy(nn.Module):
+    """Inputs carry their sample id in column 0; records the ids seen in training and in validation."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.trained, self.validated, self.batch_sizes = [], [], []
+
+    def forward(self, x):
+        ids = backend.to_numpy(x.data if isinstance(x, mdl.Tensor) else x)[:, 0].round().astype(int).tolist()
+        (self.trained if self.training else self.validated).append(ids)
+        if self.training:
+            self.batch_sizes.append(len(ids))
+        return self.lin(x)
+
+
+def id_data(n):
+    """Sample i is (i, 0, 0) with label i % 3."""
+    x = np.zeros((n, 3), np.float32)
+    x[:, 0] = np.arange(n)
+    return x, np.arange(n) % 3
+
+
+def test_validation_split_holds_out_the_last_fraction_never_trained_on():
+    x, y = id_data(50)
+    model = IdSpy()
+    mark = lambda batch: batch + np.float32(1000)  # a "transform": training inputs get +1000
+    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, seed=3, transform=mark)
+    h = fit(model, loader, nn.CrossEntropyLoss(), sgd(model), 2, validation_split=0.2, verbose=0)
+    trained = [i - 1000 for batch in model.trained for i in batch]  # the transform ran on training batches
+    assert sorted(trained) == sorted(list(range(40)) * 2)  # the first 80%, each sample once per epoch
+    # validation: the last 20% (ids 40..49), in order, untransformed, batched as the training data
+    assert model.validated == [[40, 41, 42, 43, 44, 45, 46, 47], [48, 49]] * 2
+    assert model.batch_sizes == [8] * 5 * 2 and len(h["val_loss"]) == 2
+    # the training loader's seed is kept: its order is a fresh permutation of the first part per epoch
+    order = [i - 1000 for batch in model.trained[:5] for i in batch]
+    assert order == DataLoader(mdl.data.Subset(TensorDataset(x, y), range(40)), batch_size=8, shuffle=True,
+                               seed=3).order(0).tolist()
+    assert loader.epoch == 2  # the caller's loader moved on, as it does without a split
+
+
+def test_validation_split_rounds_as_keras():
+    x, y = id_data(10)
+    train, val = mdl.train.split_validation(DataLoader(TensorDataset(x, y), batch_size=4), 0.25)
+    # Keras: split_at = ceil(10 * 0.75) = 8
+    assert len(train.dataset) == 8 and val.dataset.indices.tolist() == [8, 9]
+
+
+def test_validation_data_arrays_or_loader_equal_val_loader():
+    x, y = blobs(48)
+    vx, vy = blobs(30, 1)
+    runs = []
+    for kwargs in ({"val_loader": DataLoader(TensorDataset(vx, vy), batch_size=16)},
+                   {"validation_data": (vx, vy)},
+                   {"validation_data": DataLoader(TensorDataset(vx, vy), batch_size=7)}):
+        model = mlp(dropout=0.0)
+        runs.append(fit(model, DataLoader(TensorDataset(x, y), batch_size=16), nn.CrossEntropyLoss(), sgd(model),
+                        2, verbose=0, **kwargs))
+    for h in runs[1:]:
+        np.testing.assert_allclose(h["val_loss"], runs[0]["val_loss"], rtol=1e-6)
+        assert h["val_accuracy"] == runs[0]["val_accuracy"]
+
+
+def test_resume_with_validation_split_is_exact(tmp_path):
+    def run(epochs, **kwargs):
+        x, y = blobs(60)
+        model = mlp()
+        loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, seed=1)
+        h = fit(model, loader, nn.CrossEntropyLoss(), sgd(model), epochs, validation_split=0.25, verbose=0, **kwargs)
+        return model, h
+
+    straight, h3 = run(3)
+    run(2, checkpoint=tmp_path / "c.npz")
+    resumed, h = run(3, checkpoint=tmp_path / "c.npz", resume_from=tmp_path / "c.npz")
+    assert h["val_loss"] == h3["val_loss"]
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert np.array_equal(a, b)
+
+
+def test_validation_arguments_errors():
+    x, y = blobs(20)
+    model = mlp()
+    loader = DataLoader(TensorDataset(x, y), batch_size=4)
+    ce = nn.CrossEntropyLoss()
+    for bad in (1.0, -0.1, float("nan"), "0.1", True, 2):
+        with pytest.raises(ValueError, match=r"validation_split must be a fraction in \[0, 1\)"):
+            fit(model, loader, ce, sgd(model), 1, validation_split=bad, verbose=0)
+    with pytest.raises(ValueError, match="one source of validation data, got val_loader and validation_split"):
+        fit(model, loader, ce, sgd(model), 1, val_loader=loader, validation_split=0.1, verbose=0)
+    with pytest.raises(ValueError, match="got validation_data and validation_split"):
+        fit(model, loader, ce, sgd(model), 1, validation_data=(x, y), validation_split=0.1, verbose=0)
+    with pytest.raises(ValueError, match="got val_loader and validation_data"):
+        fit(model, loader, ce, sgd(model), 1, val_loader=loader, validation_data=(x, y), verbose=0)
+    with pytest.raises(TypeError, match="validation_split needs train_loader to be a DataLoader.*got list"):
+        fit(model, [(x, y)], ce, sgd(model), 1, validation_split=0.1, verbose=0)
+    with pytest.raises(ValueError, match="validation_split=0.01 of 20 samples holds out none"):
+        fit(model, loader, ce, sgd(model), 1, validation_split=0.01, verbose=0)
+    with pytest.raises(ValueError, match=r"validation_data must be \(inputs, labels\), got a tuple of 3"):
+        fit(model, loader, ce, sgd(model), 1, validation_data=(x, y, y), verbose=0)
+    with pytest.raises(TypeError, match="validation_data must be .* got int"):
+        fit(model, loader, ce, sgd(model), 1, validation_data=3, verbose=0)
