@@ -3,8 +3,12 @@
 ``device`` runs a test on every backend this machine has: "cpu" (NumPy),
 "strict" (the CuPy stand-in that refuses implicit NumPy conversion, so a
 NumPy-only code path fails here just as it would on a GPU) and, when CuPy and
-a GPU are present, "cuda".
+a GPU are present, "cuda". ``MINIDL_TEST_DEVICES=cuda`` (a comma-separated
+list) keeps only those variants: the GPU check runs the suite that way, since
+CI already covers "cpu" and "strict".
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -13,6 +17,12 @@ from minidl import backend
 from minidl.data import sources
 
 DEVICES = ["cpu", "strict"] + (["cuda"] if backend.cuda_is_available() else [])
+if os.environ.get("MINIDL_TEST_DEVICES"):
+    _wanted = [d.strip() for d in os.environ["MINIDL_TEST_DEVICES"].split(",") if d.strip()]
+    _unknown = sorted(set(_wanted) - set(DEVICES))
+    if _unknown:
+        raise RuntimeError(f"MINIDL_TEST_DEVICES names {_unknown}, but this machine has only {DEVICES}")
+    DEVICES = _wanted
 
 
 @pytest.fixture(params=DEVICES)
