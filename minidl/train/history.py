@@ -3,6 +3,7 @@
     history = fit(model, loader, loss, optimizer, epochs=5, val_loader=val)
     history["val_accuracy"]        # [0.81, 0.85, 0.86, 0.88, 0.88]
     history.epoch                  # [0, 1, 2, 3, 4]   (counted from 0, as in Keras)
+    history[-1]                    # the last epoch's row: {"epoch": 4, "loss": 0.31, ..., "val_accuracy": 0.88}
     history.to_csv("history.csv")
     history.plot("curves.png")     # needs matplotlib: pip install 'minidl[plot]'
 
@@ -13,8 +14,9 @@ with) and time (seconds the epoch took, validation included).
 from __future__ import annotations
 
 import csv
+import numbers
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence, Union
 
 _PLOT_HELP = "History.plot needs matplotlib, which is not installed: pip install 'minidl[plot]'"
 
@@ -35,10 +37,28 @@ class History:
             if len(values) < len(self.epoch):
                 values.append(None)
 
-    def __getitem__(self, key: str) -> list:
+    def __getitem__(self, key: Union[str, int, slice]) -> Union[list, dict]:
+        """``history["loss"]``: one quantity, a list over epochs. ``history[-1]``: one epoch's row, a dict.
+
+        A slice gives a list of rows: ``history[-3:]`` are the last three epochs.
+        """
+        if isinstance(key, slice):
+            return [self.row(i) for i in range(len(self))[key]]
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            return self.row(int(key))
         if key not in self.history:
             raise KeyError(f"History has no {key!r}; it has {sorted(self.history)}")
         return self.history[key]
+
+    def row(self, index: int) -> dict:
+        """The row of the ``index``-th recorded epoch (negative counts from the end): epoch, then every key."""
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"History row {index} out of range: it has {len(self)} epochs")
+        return {"epoch": self.epoch[index], **{k: v[index] for k, v in self.history.items()}}
+
+    def __iter__(self) -> Iterator[dict]:
+        """The rows, epoch by epoch (``in`` asks about keys: ``"val_loss" in history``)."""
+        return (self.row(i) for i in range(len(self)))
 
     def __contains__(self, key: str) -> bool:
         return key in self.history
@@ -58,8 +78,14 @@ class History:
         self.history = {k: list(v) for k, v in state["history"].items()}
 
     # ---- writing out
-    def to_csv(self, path: Any) -> Path:
-        """One row per epoch: ``epoch`` (from 0, as CSVLogger writes it), then every key."""
+    def to_csv(self, path: Any, first_epoch: int = 0) -> Path:
+        """One row per epoch: ``epoch``, then every key.
+
+        ``first_epoch`` is the number written for epoch 0: 0 as CSVLogger and
+        Keras count, 1 as the progress bar ("Epoch 1/5") counts.
+        """
+        if first_epoch not in (0, 1):
+            raise ValueError(f"first_epoch must be 0 or 1, got {first_epoch!r}")
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         keys = list(self.history)
@@ -67,7 +93,7 @@ class History:
             writer = csv.writer(f)
             writer.writerow(["epoch"] + keys)
             for i, e in enumerate(self.epoch):
-                writer.writerow([e] + ["" if self.history[k][i] is None else self.history[k][i] for k in keys])
+                writer.writerow([e + first_epoch] + ["" if self.history[k][i] is None else self.history[k][i] for k in keys])
         return path
 
     def plot(self, path: Any, keys: Optional[Sequence[str]] = None) -> Path:
