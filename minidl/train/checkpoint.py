@@ -224,41 +224,213 @@ def load_checkpoint(path: Any, model: Any, optimizer: Any = None, scheduler: Any
             it belongs to another run (``run_id``), or it does not fit the
             objects (number of loaders, generators).
     """
+    where = "the state" if isinstance(path, dict) else str(path)
     state = path if isinstance(path, dict) else serialization.load(path)
     if not isinstance(state, dict) or state.get("format") != _FORMAT:
         raise ValueError(
-            f"{path if not isinstance(path, dict) else 'the state'} is not a minidl training checkpoint "
+            f"{where} is not a minidl training checkpoint "
             "(no model/optimizer/random state); for a weights-only file use "
             "model.load_state_dict(mdl.load(path))"
         )
-    check_run_id(state, run_id, where=path)
+    check_run_id(state, run_id, where=where)
     loaders = [loader for loader in loaders if loader is not None]
-    saved_generators = state["random"]["generators"]
-    if loaders and len(state["loaders"]) != len(loaders):
-        raise ValueError(f"the checkpoint holds {len(state['loaders'])} loader states, "
-                         f"{len(loaders)} loaders were given")
-    if not loaders:  # restoring a model (and optimizer...) without its loaders: leave theirs out
-        saved_generators = {k: v for k, v in saved_generators.items() if not k.startswith("loaders.")}
-    # Check everything that can mismatch before changing anything.
-    generators = find_generators(model, loaders)
-    check_generator_paths(generators, saved_generators)
+    # 1. Check every part against the objects given: nothing has changed yet.
+    generators, saved_generators = check_checkpoint(state, model, optimizer, scheduler, loaders, history,
+                                                    callbacks, where=where)
+    # 2. Apply every part; should one still fail, put every object back as it was.
+    undo = _snapshot(model, optimizer, scheduler, loaders, generators, history, callbacks)
+    try:
+        model.load_state_dict(state["model"])
+        if optimizer is not None:
+            optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        for loader, saved in zip(loaders, state["loaders"]):
+            if saved is not None:
+                loader.load_state_dict(saved)
+        set_generator_states(generators, saved_generators)
+        backend.default_generator().bit_generator.state = _plain(state["random"]["default"])
+        if history is not None and state["history"] is not None:
+            history.load_state_dict(state["history"])
+        load_callback_states(state, callbacks)
+    except BaseException:
+        _restore(undo, model, optimizer, scheduler, loaders, generators, history, callbacks)
+        raise
+    return int(state["epoch"])
+
+
+# ------------------------------------------------ checking before changing
+def _problem(where: str, part: str, message: str) -> ValueError:
+    return ValueError(f"{where} does not fit the objects given: {part}: {message}")
+
+
+def check_checkpoint(state: dict, model: Any, optimizer: Any = None, scheduler: Any = None,
+                     loaders: Sequence[Any] = (), history: Any = None, callbacks: Sequence[Any] = (),
+                     where: str = "the state") -> tuple:
+    """Check every part of a checkpoint against the objects given, changing nothing.
+
+    Uses only what the objects show publicly (their ``state_dict()`` names,
+    shapes, dtypes, param groups). Raises a ValueError that names ``where``,
+    the part and what differs. Returns ``(generators, saved_generators)``:
+    the generators found and the saved states that belong to them.
+    """
+    for key in ("epoch", "model", "random", "loaders", "optimizer", "scheduler", "history", "callbacks"):
+        if key not in state:
+            raise _problem(where, key, "missing from the checkpoint (a damaged or hand-made file?)")
+    random = state["random"]
+    if not isinstance(random, dict) or not isinstance(random.get("generators"), dict) or "default" not in random:
+        raise _problem(where, "random", "expected {'default': state, 'generators': {path: state}}")
+    _check_model(model, state["model"], where)
     for key, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
         if obj is not None and state.get(key) is None:
             raise ValueError(f"the checkpoint holds no {key} state, but a {key} was given to restore")
-    model.load_state_dict(state["model"])
     if optimizer is not None:
-        optimizer.load_state_dict(state["optimizer"])
+        _check_optimizer(optimizer, state["optimizer"], where)
     if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    for loader, saved in zip(loaders, state["loaders"]):
+        _check_keys(where, "scheduler", scheduler.state_dict(), state["scheduler"])
+        base_lrs = state["scheduler"].get("base_lrs")
+        if base_lrs is not None and len(base_lrs) != len(scheduler.optimizer.param_groups):
+            raise _problem(where, "scheduler", f"it has {len(base_lrs)} base_lrs, the optimizer "
+                                               f"{len(scheduler.optimizer.param_groups)} param groups")
+    saved_loaders = state["loaders"]
+    if not isinstance(saved_loaders, list):
+        raise _problem(where, "loaders", f"expected a list of loader states, got {type(saved_loaders).__name__}")
+    if loaders and len(saved_loaders) != len(loaders):
+        raise ValueError(f"the checkpoint holds {len(saved_loaders)} loader states, "
+                         f"{len(loaders)} loaders were given")
+    for i, (loader, saved) in enumerate(zip(loaders, saved_loaders)):
+        if saved is not None and hasattr(loader, "load_state_dict"):
+            _check_loader(where, i, loader, saved)
+    saved_generators = random["generators"]
+    if not loaders:  # restoring a model (and optimizer...) without its loaders: leave theirs out
+        saved_generators = {k: v for k, v in saved_generators.items() if not k.startswith("loaders.")}
+    generators = find_generators(model, loaders)
+    check_generator_paths(generators, saved_generators)
+    for path, g in generators.items():
+        _check_generator(where, f"random generator {path}", g, saved_generators[path])
+    _check_generator(where, "the default random generator", backend.default_generator(), random["default"])
+    if history is not None and state["history"] is not None:
+        saved = state["history"]
+        if not isinstance(saved, dict) or not isinstance(saved.get("epoch"), list) \
+                or not isinstance(saved.get("history"), dict):
+            raise _problem(where, "history", "expected {'epoch': [...], 'history': {key: [...]}}")
+    saved_callbacks = state["callbacks"] or {}
+    if not isinstance(saved_callbacks, dict):
+        raise _problem(where, "callbacks", f"expected a dict name -> state, got {type(saved_callbacks).__name__}")
+    for key, cb in zip(_callback_keys(callbacks), callbacks):
+        if key in saved_callbacks and hasattr(cb, "load_state_dict") and hasattr(cb, "state_dict"):
+            _check_keys(where, f"callback {key}", cb.state_dict(), saved_callbacks[key])
+    return generators, saved_generators
+
+
+def _check_model(model: Any, saved: Any, where: str) -> None:
+    """Names, shapes and dtypes (castable within their kind) of the model's state dict."""
+    if not isinstance(saved, dict):
+        raise _problem(where, "model", f"expected a dict name -> array, got {type(saved).__name__}")
+    own = model.state_dict()
+    missing, unexpected = [k for k in own if k not in saved], [k for k in saved if k not in own]
+    if missing or unexpected:
+        raise _problem(where, "model", f"missing keys {missing}, unexpected keys {unexpected}")
+    for key, array in own.items():
+        value = saved[key]
+        if not backend.is_array(value):
+            raise _problem(where, "model", f"{key!r} should be an array, got {type(value).__name__}")
+        if tuple(value.shape) != tuple(array.shape):
+            raise _problem(where, "model", f"{key!r} has shape {tuple(value.shape)}, "
+                                           f"the model's has {tuple(array.shape)}")
+        if not numpy.can_cast(value.dtype, array.dtype, casting="same_kind"):
+            raise _problem(where, "model", f"{key!r} has dtype {value.dtype}, which does not cast to "
+                                           f"the model's {array.dtype}")
+
+
+def _check_optimizer(optimizer: Any, saved: Any, where: str) -> None:
+    """Param groups of the same sizes, state only for listed parameters, state arrays of their shapes."""
+    if not isinstance(saved, dict) or not isinstance(saved.get("state"), dict) \
+            or not isinstance(saved.get("param_groups"), list):
+        raise _problem(where, "optimizer", "expected {'state': {...}, 'param_groups': [...]} "
+                                           "(as Optimizer.state_dict() returns)")
+    groups = saved["param_groups"]
+    if len(groups) != len(optimizer.param_groups):
+        raise _problem(where, "optimizer", f"it has {len(groups)} param groups, "
+                                           f"the optimizer has {len(optimizer.param_groups)}")
+    by_index = {}
+    for gi, (group, own) in enumerate(zip(groups, optimizer.param_groups)):
+        params = group.get("params") if isinstance(group, dict) else None
+        if not isinstance(params, list) or len(params) != len(own["params"]):
+            got = len(params) if isinstance(params, list) else type(params).__name__
+            raise _problem(where, "optimizer", f"param group {gi} should list {len(own['params'])} parameters, "
+                                               f"got {got}")
+        for index, p in zip(params, own["params"]):
+            by_index[index] = p
+    for index, entry in saved["state"].items():
+        if index not in by_index:
+            raise _problem(where, "optimizer", f"state for parameter {index!r}, which no param group lists")
+        if not isinstance(entry, dict):
+            raise _problem(where, "optimizer", f"state[{index}] should be a dict, got {type(entry).__name__}")
+        shape = tuple(by_index[index].data.shape)
+        for key, value in entry.items():
+            if backend.is_array(value) and value.ndim > 0 and tuple(value.shape) != shape:
+                raise _problem(where, "optimizer", f"state[{index}][{key!r}] has shape {tuple(value.shape)}, "
+                                                   f"its parameter has shape {shape}")
+
+
+def _check_keys(where: str, part: str, own: dict, saved: Any) -> None:
+    """A saved state must hold every key the live object's ``state_dict()`` has."""
+    if not isinstance(saved, dict):
+        raise _problem(where, part, f"expected a dict, got {type(saved).__name__}")
+    missing = [k for k in own if k not in saved]
+    if missing:
+        raise _problem(where, part, f"the saved state lacks {missing}")
+
+
+def _check_loader(where: str, i: int, loader: Any, saved: Any) -> None:
+    """A loader's state: every key its ``state_dict()`` has; seed and epoch (if it has them) ints >= 0."""
+    _check_keys(where, f"loader {i}", loader.state_dict(), saved)
+    for key in ("seed", "epoch"):
+        value = _plain(saved.get(key, 0))
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise _problem(where, f"loader {i}", f"{key} should be an int >= 0, got {value!r}")
+
+
+def _check_generator(where: str, part: str, g: numpy.random.Generator, saved: Any) -> None:
+    """A saved generator state: a dict of the same bit generator as ``g``."""
+    kind = type(g.bit_generator).__name__
+    got = saved.get("bit_generator") if isinstance(saved, dict) else type(saved).__name__
+    if got != kind:
+        raise _problem(where, part, f"the checkpoint holds a {got} state, the generator is {kind}")
+
+
+# ------------------------------------------------------- all or nothing
+def _snapshot(model, optimizer, scheduler, loaders, generators, history, callbacks) -> dict:
+    """Copies of every state :func:`load_checkpoint` may change, to put back should applying fail."""
+    return {
+        "model": {k: v.copy() for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict() if optimizer is not None else None,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "loaders": [loader.state_dict() if hasattr(loader, "state_dict") else None for loader in loaders],
+        "generators": generator_states(generators),
+        "default": backend.default_generator().bit_generator.state,
+        "history": history.state_dict() if history is not None else None,
+        "callbacks": callback_states(callbacks),
+    }
+
+
+def _restore(undo: dict, model, optimizer, scheduler, loaders, generators, history, callbacks) -> None:
+    """Put back what :func:`_snapshot` took (the scheduler before the optimizer: it sets the lrs)."""
+    model.load_state_dict(undo["model"])
+    if scheduler is not None:
+        scheduler.load_state_dict(undo["scheduler"])
+    if optimizer is not None:
+        optimizer.load_state_dict(undo["optimizer"])
+    for loader, saved in zip(loaders, undo["loaders"]):
         if saved is not None:
             loader.load_state_dict(saved)
-    set_generator_states(generators, saved_generators)
-    backend.default_generator().bit_generator.state = _plain(state["random"]["default"])
-    if history is not None and state["history"] is not None:
-        history.load_state_dict(state["history"])
-    load_callback_states(state, callbacks)
-    return int(state["epoch"])
+    for path, g in generators.items():
+        g.bit_generator.state = undo["generators"][path]
+    backend.default_generator().bit_generator.state = undo["default"]
+    if history is not None:
+        history.load_state_dict(undo["history"])
+    load_callback_states({"callbacks": undo["callbacks"]}, callbacks)
 
 
 def check_run_id(state: dict, run_id: Optional[str], where: Any = "the state") -> None:

@@ -163,3 +163,100 @@ def test_run_id_is_saved_and_checked_before_anything_changes(tmp_path):
     assert load_checkpoint(tmp_path / "c.npz", other) == 0  # no run id asked for: not checked
     with pytest.raises(TypeError, match="run_id must be a str"):
         save_checkpoint(tmp_path / "bad.npz", model, run_id=3)
+
+
+def _checkpoint_and_fresh_objects(tmp_path):
+    """A saved 1-epoch run, and a freshly built set of objects to load it into (plus copies of their state)."""
+    ckpt = tmp_path / "c.npz"
+    train(0, 1, checkpoint=ckpt)
+    model, opt, sched, loader, val, es = build(7)
+    before = {"model": {k: v.copy() for k, v in model.state_dict().items()}, "opt": opt.state_dict(),
+              "lr": [g["lr"] for g in opt.param_groups], "loader": loader.state_dict(),
+              "default": backend.default_generator().bit_generator.state,
+              "gens": {p: g.bit_generator.state for p, g in find_generators(model, [loader, val]).items()}}
+    return ckpt, (model, opt, sched, loader, val, es), before
+
+
+def assert_unchanged(objects, before):
+    model, opt, sched, loader, val, es = objects
+    for name, value in model.state_dict().items():
+        assert np.array_equal(value, before["model"][name]), name  # bit-identical
+        assert value.dtype == before["model"][name].dtype
+    assert opt.state_dict()["state"].keys() == before["opt"]["state"].keys()
+    assert [g["lr"] for g in opt.param_groups] == before["lr"]
+    assert loader.state_dict() == before["loader"]
+    assert backend.default_generator().bit_generator.state == before["default"]
+    assert {p: g.bit_generator.state for p, g in find_generators(model, [loader, val]).items()} == before["gens"]
+
+
+def _breakers():
+    """(what to break in a loaded checkpoint, the error it must give)."""
+    def opt_shape(s):
+        s["optimizer"]["state"][0]["exp_avg"] = np.zeros((1, 2), np.float32)
+    def opt_groups(s):
+        s["optimizer"]["param_groups"].append(dict(s["optimizer"]["param_groups"][0]))
+    def opt_unknown_param(s):
+        s["optimizer"]["state"][99] = {}
+    def model_dtype(s):
+        key = next(iter(s["model"]))
+        s["model"][key] = s["model"][key].astype(np.complex64)
+    def model_key(s):
+        s["model"]["extra.weight"] = np.zeros(3, np.float32)
+    def scheduler_part(s):
+        del s["scheduler"]["gamma"]
+    def loader_part(s):
+        s["loaders"][0] = {"seed": "x", "epoch": 1}
+    def generator_part(s):
+        s["random"]["generators"]["model.6.generator"] = {"bit_generator": "MT19937", "state": {}}
+    def default_generator(s):
+        s["random"]["default"] = 3
+    def callback_part(s):
+        s["callbacks"]["EarlyStopping"] = {"wait": 1}
+    def missing_part(s):
+        del s["random"]
+    return [(opt_shape, r"optimizer: state\[0\]\['exp_avg'\] has shape \(1, 2\), its parameter has shape \(32, 4\)"),
+            (opt_groups, "optimizer: it has 2 param groups, the optimizer has 1"),
+            (opt_unknown_param, "optimizer: state for parameter 99, which no param group lists"),
+            (model_dtype, "model: '1.weight' has dtype complex64, which does not cast to the model's float32"),
+            (model_key, r"model: missing keys \[\], unexpected keys \['extra.weight'\]"),
+            (scheduler_part, r"scheduler: the saved state lacks \['gamma'\]"),
+            (loader_part, "loader 0: seed should be an int >= 0, got 'x'"),
+            (generator_part, "random generator model.6.generator: the checkpoint holds a MT19937 state, "
+                             "the generator is PCG64"),
+            (default_generator, "the default random generator: the checkpoint holds a int state"),
+            (callback_part, r"callback EarlyStopping: the saved state lacks \['best', 'best_epoch'"),
+            (missing_part, "random: missing from the checkpoint")]
+
+
+@pytest.mark.parametrize("breaker, message", _breakers(), ids=[b.__name__ for b, _ in _breakers()])
+def test_a_broken_part_changes_nothing(tmp_path, breaker, message):
+    ckpt, objects, before = _checkpoint_and_fresh_objects(tmp_path)
+    model, opt, sched, loader, val, es = objects
+    state = mdl.load(ckpt)
+    breaker(state)
+    with pytest.raises(ValueError, match="the state does not fit the objects given: " + message):
+        load_checkpoint(state, model, opt, sched, [loader, val], callbacks=[es])
+    assert_unchanged(objects, before)
+
+
+def test_a_broken_optimizer_in_a_file_leaves_the_model_bit_identical(tmp_path):
+    ckpt, objects, before = _checkpoint_and_fresh_objects(tmp_path)
+    model, opt, sched, loader, val, es = objects
+    state = mdl.load(ckpt)
+    state["optimizer"]["state"][2]["exp_avg_sq"] = np.ones(5, np.float32)
+    mdl.save(state, tmp_path / "broken.npz")
+    with pytest.raises(ValueError, match=r"broken\.npz does not fit the objects given: optimizer"):
+        load_checkpoint(tmp_path / "broken.npz", model, opt, sched, [loader, val])
+    assert_unchanged(objects, before)
+
+
+def test_a_failure_while_applying_puts_everything_back(tmp_path):
+    """A value the checks cannot foresee (an lr < 0 only the optimizer refuses): all is undone."""
+    ckpt, objects, before = _checkpoint_and_fresh_objects(tmp_path)
+    model, opt, sched, loader, val, es = objects
+    state = mdl.load(ckpt)
+    state["optimizer"]["param_groups"][0]["lr"] = -1.0
+    with pytest.raises(ValueError, match="lr"):
+        load_checkpoint(state, model, opt, sched, [loader, val], callbacks=[es])
+    assert_unchanged(objects, before)
+    assert load_checkpoint(ckpt, model, opt, sched, [loader, val], callbacks=[es]) == 0  # the good one still loads
