@@ -51,7 +51,7 @@ from ..data.loader import DataLoader
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from . import metrics as M
 from .callbacks import Callback, CallbackList, ProgressBar
-from .checkpoint import load_callback_states, load_checkpoint, save_checkpoint
+from .checkpoint import check_run_id, load_callback_states, load_checkpoint, save_checkpoint
 from .history import History
 
 _TOPK = re.compile(r"top(\d+)_accuracy")
@@ -176,7 +176,8 @@ def _validation(train_loader: Iterable, val_loader: Any, validation_data: Any, v
 def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epochs: int,
         val_loader: Optional[Iterable] = None, validation_split: float = 0.0, validation_data: Any = None,
         callbacks: Sequence[Callback] = (), metrics: Sequence[str] = ("accuracy",), scheduler: Any = None,
-        verbose: int = 1, initial_epoch: int = 0, checkpoint: Any = None, resume_from: Any = None) -> History:
+        verbose: int = 1, initial_epoch: int = 0, checkpoint: Any = None, resume_from: Any = None,
+        run_id: Optional[str] = None) -> History:
     """Train ``model`` until epoch ``epochs`` (counted from 1); returns the History.
 
     Args:
@@ -205,6 +206,10 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
             there atomically after every epoch.
         resume_from: a checkpoint path to continue from, after the epoch it was
             saved at; the objects passed must be built as in the run that saved it.
+        run_id: a string naming this run (e.g. ``uuid.uuid4().hex``), stored in
+            every checkpoint (``checkpoint`` and ModelCheckpoint's full state);
+            with ``resume_from``, a checkpoint of another run (or of none) is
+            refused with a ValueError before anything changes.
 
     It first calls :func:`minidl.backend.keep_freed_memory` (a faster allocator
     setting for training loops). Logs recorded per epoch: loss, each metric, val_loss and val_<metric>
@@ -226,15 +231,17 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
     callbacks = list(callbacks)
     loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
     # What a full checkpoint holds; ModelCheckpoint(save_weights_only=False) saves it too.
-    parts = dict(optimizer=optimizer, scheduler=scheduler, loaders=loaders, history=history, callbacks=callbacks)
+    parts = dict(optimizer=optimizer, scheduler=scheduler, loaders=loaders, history=history, callbacks=callbacks,
+                 run_id=run_id)
 
     saved = None
     if resume_from is not None:
         if not Path(resume_from).exists():
             raise FileNotFoundError(f"resume_from: no checkpoint at {resume_from}")
         saved = serialization.load(resume_from)
+        check_run_id(saved, run_id, where=str(resume_from))  # another run's checkpoint: refused, naming the file
         # Callbacks are restored below, after on_train_begin (which resets them).
-        initial_epoch = load_checkpoint(saved, model, optimizer, scheduler, loaders, history) + 1
+        initial_epoch = load_checkpoint(saved, model, optimizer, scheduler, loaders, history, run_id=run_id) + 1
 
     progress = ProgressBar(verbose)
     steps = len(train_loader) if hasattr(train_loader, "__len__") else None

@@ -424,3 +424,25 @@ def test_validation_arguments_errors():
         fit(model, loader, ce, sgd(model), 1, validation_data=(x, y, y), verbose=0)
     with pytest.raises(TypeError, match="validation_data must be .* got int"):
         fit(model, loader, ce, sgd(model), 1, validation_data=3, verbose=0)
+
+
+def test_run_id_is_in_every_checkpoint_and_resume_checks_it(tmp_path):
+    x, y = blobs(32)
+    ce = nn.CrossEntropyLoss()
+    model = mlp()
+    loader = DataLoader(TensorDataset(x, y), batch_size=16)
+    every = mdl.train.ModelCheckpoint(str(tmp_path / "full.npz"), save_weights_only=False, save_best_only=False,
+                                      monitor="loss")
+    fit(model, loader, ce, sgd(model), 1, checkpoint=tmp_path / "c.npz", callbacks=[every], run_id="run-a",
+        verbose=0)
+    assert mdl.load(tmp_path / "c.npz")["run_id"] == "run-a"
+    assert mdl.load(tmp_path / "full.npz")["run_id"] == "run-a"
+    fit(mlp(), loader, ce, sgd(model), 1, checkpoint=tmp_path / "no_id.npz", verbose=0)  # saved without a run id
+    other = mlp(seed=5)
+    before = [w.copy() for w in other.state_dict().values()]
+    for name in ("c.npz", "no_id.npz"):
+        with pytest.raises(ValueError, match=f"{name} belongs to another run"):
+            fit(other, loader, ce, sgd(other), 2, resume_from=tmp_path / name, run_id="run-b", verbose=0)
+        assert all(np.array_equal(a, b) for a, b in zip(before, other.state_dict().values()))  # nothing changed
+    h = fit(other, loader, ce, sgd(other), 2, resume_from=tmp_path / "c.npz", run_id="run-a", verbose=0)
+    assert h.epoch == [0, 1]
