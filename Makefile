@@ -19,8 +19,13 @@ $(VENV)/.dev: $(VENV)/.core
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-$(VENV)/.bench: $(VENV)/.dev
-	-$(PY) -m pip install -q torch==2.13.0 || echo "PyTorch not installed: benchmarks run without it"
+# PyTorch's CPU build: the peer of the op cross-check (tests/test_torch_crosscheck.py)
+# and of the benchmarks. Optional: without it those tests skip, and the rest never need it.
+$(VENV)/.torch: $(VENV)/.dev
+	-$(PY) -m pip install -q torch==2.13.0 || echo "PyTorch not installed: the cross-check against it will skip"
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.torch
 	touch $@
 
 # The main job, short: 2 epochs of the seed convnet on Fashion-MNIST (a few minutes on 2 cores).
@@ -28,7 +33,7 @@ DEMO_ARGS ?= --epochs 2 --out runs/demo
 demo: $(VENV)/.core
 	$(PY) -m minidl train $(DEMO_ARGS)
 
-test: $(VENV)/.dev
+test: $(VENV)/.torch
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.bench
