@@ -20,6 +20,7 @@ from .backend import (
 from .functional.shape import cat, concat, stack
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
+from .torch_checkpoint import load_pytorch
 
 from . import functional, nn, optim  # noqa: E402  (subpackages, after the core names they use)
 from . import augment, data, ensemble, models, train, transfer  # noqa: E402
