@@ -104,12 +104,38 @@ class Function:
     ``backward`` receives one gradient per output and returns one gradient per
     input (a tuple when there are several), or ``None`` for an input that needs
     none. ``self.needs_input_grad[i]`` tells whether input ``i`` wants one, so
-    an op can skip work (a frozen weight costs nothing).
+    an op can skip work (a frozen weight costs nothing). A ``None`` (or a
+    missing ``return``) for an input that wants a gradient is an error.
+
+    PyTorch habits work too: ``Square.apply(t)`` is ``Square()(t)`` (keyword
+    options go to ``__init__``: ``Scale.apply(t, factor=2)`` is
+    ``Scale(factor=2)(t)``), and ``self.save_for_backward(x)`` in forward with
+    ``x, = self.saved_tensors`` in backward is another way to save arrays
+    (they are arrays here, not Tensors).
     """
 
     # Set by __call__ when the graph is recorded.
     inputs: tuple
     needs_input_grad: tuple
+
+    @classmethod
+    def apply(cls, *inputs: Any, **options: Any):
+        """PyTorch's spelling: ``MyFunction.apply(x, y, **options)`` = ``MyFunction(**options)(x, y)``."""
+        return cls(**options)(*inputs)
+
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays for backward (PyTorch's ``ctx.save_for_backward``)."""
+        self._saved = arrays
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What :meth:`save_for_backward` kept, as a tuple of arrays."""
+        if "_saved" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}: saved_tensors read before save_for_backward() was called "
+                f"in forward, or after backward freed it (use backward(retain_graph=True) to keep it)"
+            )
+        return self._saved
 
     def __call__(self, *inputs: Any):
         tensors = _as_tensors(inputs)
@@ -146,7 +172,9 @@ def _as_tensors(inputs: Sequence[Any]) -> tuple:
     """Turn the arguments of a Function into Tensors.
 
     Python numbers become constants with the dtype and device of the first
-    Tensor among the inputs, so ``x * 2`` stays float32 on x's device.
+    Tensor among the inputs, so ``x * 2`` stays float32 on x's device; a
+    Python float next to an integer tensor takes the default float dtype
+    (``int_tensor + 0.5`` is float32, as in PyTorch).
     """
     ref = next((x.data for x in inputs if isinstance(x, Tensor)), None)
     out = []
@@ -157,7 +185,12 @@ def _as_tensors(inputs: Sequence[Any]) -> tuple:
             out.append(Tensor(x))
         elif ref is not None and isinstance(x, (int, float, bool, numpy.generic)):
             xp = get_array_module(ref)
-            dtype = ref.dtype if ref.dtype.kind == "f" else numpy.result_type(ref.dtype, x)
+            if ref.dtype.kind == "f":
+                dtype = ref.dtype
+            elif isinstance(x, (float, numpy.floating)):
+                dtype = backend.get_default_dtype()
+            else:
+                dtype = numpy.result_type(ref.dtype, x)
             out.append(Tensor(xp.asarray(x, dtype=dtype)))
         else:
             out.append(Tensor(x))
@@ -226,7 +259,19 @@ class Tensor:
         return self.creator
 
     def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor (a scalar); use .item() for its value")
         return len(self.data)
+
+    def __bool__(self) -> bool:
+        """``if t:`` as PyTorch: a one-element tensor is truthy by its value; a larger
+        (or empty) one is ambiguous, so ``t == 2.0`` in an ``assert`` checks the value."""
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"the truth value of a tensor of shape {self.shape} ({self.data.size} values) is "
+                f"ambiguous; use .any() / .all() on .data, or compare .item()"
+            )
+        return bool(self.data.item())
 
     def __repr__(self) -> str:
         body = numpy.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
@@ -446,10 +491,10 @@ class Tensor:
         return _reduce.min(self, _axis(axis, dim), keepdims)
 
     def argmax(self, axis=None, *, dim=None) -> "Tensor":
-        return Tensor(self.data.argmax(axis=_axis(axis, dim)))
+        return _reduce.argmax(self, _axis(axis, dim))
 
     def argmin(self, axis=None, *, dim=None) -> "Tensor":
-        return Tensor(self.data.argmin(axis=_axis(axis, dim)))
+        return _reduce.argmax(self, _axis(axis, dim), "argmin")
 
     # ---- shape
     def reshape(self, *shape):
@@ -457,9 +502,8 @@ class Tensor:
 
     view = reshape
 
-    def flatten(self, start_dim: int = 0):
-        keep = self.shape[:start_dim]
-        return _shape.reshape(self, *keep, -1)
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        return _shape.flatten(self, start_dim, end_dim)
 
     def transpose(self, *axes):
         return _shape.transpose(self, *axes)
@@ -475,6 +519,20 @@ class Tensor:
         return _shape.unsqueeze(self, axis)
 
     def __getitem__(self, index):
+        """``t[index]``: NumPy's indexing rules, differentiable (``GetItem``).
+
+        Basic indexing (ints, slices, None, ...) and integer-array or boolean
+        indexing work as on a NumPy array, and so does the one rule where NumPy
+        and PyTorch differ: integers and index arrays that are *separated* by a
+        slice are all "advanced" indices in NumPy, broadcast together, and
+        their axis goes first. For ``t`` of shape (2, 3, 4)::
+
+            t[0, :, [0, 1]].shape      # minidl and NumPy: (2, 3); PyTorch: (3, 2)
+            t[0][:, [0, 1]].shape      # (3, 2) everywhere: index in two steps
+
+        PyTorch applies the integer first (as ``t[0]``), so its array axis
+        stays in place. Next to each other (``t[:, 0, [0, 1]]``) both agree.
+        """
         return _shape.getitem(self, index)
 
     def __setitem__(self, index, value):
@@ -571,13 +629,7 @@ def _run_backward(root: Tensor, grad: Any, retain_graph: bool) -> None:
             if g is None:  # an output that did not reach the loss
                 g = get_array_module(grad).zeros(shape, dtype=dtype)
             gys.append(g)
-        gxs = fn.backward(*gys)
-        gxs = gxs if isinstance(gxs, tuple) else (gxs,)
-        if len(gxs) != len(fn.inputs):
-            raise RuntimeError(
-                f"{type(fn).__name__}.backward returned {len(gxs)} gradient(s) for "
-                f"{len(fn.inputs)} input(s)"
-            )
+        gxs = _check_gradients(fn, fn.backward(*gys))
         for x, gx in zip(fn.inputs, gxs):
             if gx is None or not x.requires_grad:
                 continue
@@ -590,6 +642,25 @@ def _run_backward(root: Tensor, grad: Any, retain_graph: bool) -> None:
                     _accumulate(x, gx)
         if not retain_graph:
             fn._release()
+
+
+def _check_gradients(fn: Function, gxs: Any) -> tuple:
+    """One gradient per input, and an array (not None) for each input that needs one."""
+    gxs = tuple(gxs) if isinstance(gxs, (tuple, list)) else (gxs,)
+    name = type(fn).__name__
+    if len(gxs) != len(fn.inputs):
+        raise RuntimeError(
+            f"{name}.backward returned {len(gxs)} gradient(s) for {len(fn.inputs)} input(s); "
+            f"return one per input of forward (None for an input that needs none)"
+        )
+    for i, (x, gx) in enumerate(zip(fn.inputs, gxs)):
+        if gx is None and x.requires_grad:
+            raise RuntimeError(
+                f"{name}.backward returned None for input {i} (shape {x.shape}), which requires a "
+                f"gradient; did backward forget a return? None is only for inputs with "
+                f"needs_input_grad[{i}] False"
+            )
+    return gxs
 
 
 def _fit_gradient(fn: Function, x: Tensor, gx: Any) -> Any:

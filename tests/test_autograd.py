@@ -239,3 +239,142 @@ def test_grad_fn_alias_and_reductions_take_dim():
     assert x.sum(dim=1).tolist() == x.sum(axis=1).tolist() == [3.0, 12.0]
     with pytest.raises(TypeError, match="not both"):
         x.sum(axis=0, dim=0)
+
+
+# ---- truthiness, as PyTorch
+def test_one_element_tensors_are_truthy_by_value(device):
+    assert bool(mdl.tensor([0], device=device)) is False  # before: True (len 1)
+    assert bool(mdl.tensor(3.0, device=device)) is True  # before: TypeError len() of unsized object
+    assert not mdl.tensor([[0.0]], device=device) and mdl.tensor([2], device=device)
+    t = mdl.tensor([1.0], device=device)
+    assert (t == 1.0) and not (t == 2.0)  # `assert t == 2.0` no longer passes for any value
+    with pytest.raises(AssertionError):
+        assert t == 2.0
+
+
+def test_larger_or_empty_tensors_are_ambiguous(device):
+    for t in (mdl.tensor([1.0, 2.0], device=device), mdl.tensor(np.zeros((0,)), device=device)):
+        with pytest.raises(RuntimeError, match=r"truth value of a tensor of shape \((2|0),\) .* is ambiguous"):
+            bool(t)
+    with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+        len(mdl.tensor(1.0))
+
+
+def test_tensors_are_dict_keys_and_set_members_by_identity(device):
+    a, b = mdl.tensor([3.0], device=device), mdl.tensor([3.0], device=device)  # equal values
+    table = {a: "a", b: "b"}
+    assert len(table) == 2 and table[a] == "a" and table[b] == "b"
+    assert len({a, b, a}) == 2 and a in {a} and b not in {a}
+    c, d = mdl.tensor([1.0, 2.0], device=device), mdl.tensor([1.0, 2.0], device=device)
+    assert len({c: 1, d: 2}) == 2 and c in {c: 1}  # even multi-element ones (no __eq__ call)
+    assert hash(a) != hash(b)
+
+
+def test_in_on_a_list_is_not_fooled(device):
+    assert not (mdl.tensor([3], device=device) in [mdl.tensor([4], device=device)])  # before: True
+    a = mdl.tensor([3], device=device)
+    assert a in [mdl.tensor([5], device=device), a] and mdl.tensor([4], device=device) in [mdl.tensor([4], device=device)]
+
+
+# ---- PyTorch habits for Function
+class Cube(Function):
+    """y = x**3 written the PyTorch way: save_for_backward / saved_tensors."""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return x**3
+
+    def backward(self, gy):
+        (x,) = self.saved_tensors
+        return 3 * x * x * gy
+
+
+class Scale(Function):
+    def __init__(self, factor=2.0):
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+    def backward(self, gy):
+        return gy * self.factor
+
+
+def test_apply_is_calling_a_fresh_function(device):
+    x = mdl.tensor([1.0, 2.0], requires_grad=True, device=device)
+    y = Cube.apply(x)
+    assert isinstance(y.creator, Cube) and y.tolist() == [1.0, 8.0]
+    y.sum().backward()
+    assert x.grad.tolist() == [3.0, 12.0]
+    assert Square.apply(x).tolist() == Square()(x).tolist()
+    assert Scale.apply(x, factor=3.0).tolist() == [3.0, 6.0] and Scale.apply(x).tolist() == [2.0, 4.0]
+
+
+def test_save_for_backward_and_saved_tensors_gradcheck(device, rng):
+    x = mdl.tensor(rng.standard_normal((3, 2)), requires_grad=True, device=device)
+    assert mdl.gradcheck(lambda v: Cube.apply(v), (x,))
+
+
+def test_saved_tensors_after_free_or_without_save_is_a_clear_error():
+    x = mdl.tensor([2.0], requires_grad=True)
+    fn = Cube()
+    fn(x).sum().backward()  # frees what forward saved
+    with pytest.raises(RuntimeError, match="Cube: saved_tensors read .*after backward freed it"):
+        fn.saved_tensors
+    with pytest.raises(RuntimeError, match="Square: saved_tensors read before save_for_backward"):
+        Square().saved_tensors
+
+
+def test_backward_that_returns_nothing_names_the_function_and_input(device):
+    class Forgot(Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, gy):
+            gy * 2  # no return
+
+    x = mdl.tensor([1.0], requires_grad=True, device=device)
+    with pytest.raises(RuntimeError, match=r"Forgot.backward returned None for input 0 \(shape \(1,\)\), "
+                                           r"which requires a gradient; did backward forget a return"):
+        Forgot.apply(x).sum().backward()  # before: x.grad silently stayed None
+
+    class OneNone(Function):
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, gy):
+            return gy, None
+
+    b = mdl.tensor([2.0], requires_grad=True, device=device)
+    with pytest.raises(RuntimeError, match=r"OneNone.backward returned None for input 1"):
+        OneNone.apply(x, b).sum().backward()
+    OneNone.apply(x, mdl.tensor([2.0], device=device)).sum().backward()  # None is fine for a constant
+    assert x.grad.tolist() == [1.0]
+
+
+def test_backward_returning_a_list_counts_as_the_gradients():
+    class ListBack(Function):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, gy):
+            return [gy, gy]
+
+    a, b = mdl.tensor([1.0], requires_grad=True), mdl.tensor([1.0], requires_grad=True)
+    ListBack.apply(a, b).sum().backward()
+    assert a.grad.tolist() == [1.0] and b.grad.tolist() == [1.0]
+
+
+# ---- indexing follows NumPy's rule (see Tensor.__getitem__)
+def test_indexing_mixing_int_slice_and_array_follows_numpy(device, rng):
+    a = rng.standard_normal((2, 3, 4))
+    x = mdl.tensor(a, requires_grad=True, device=device)
+    y = x[0, :, [0, 1]]
+    assert y.shape == (2, 3) == a[0, :, [0, 1]].shape  # PyTorch would give (3, 2)
+    assert np.array_equal(y.numpy(), a[0, :, [0, 1]])
+    assert x[0][:, [0, 1]].shape == (3, 2) and x[:, 0, [0, 1]].shape == (2, 2)
+    y.sum().backward()
+    expect = np.zeros((2, 3, 4))
+    expect[0, :, :2] = 1
+    assert np.array_equal(backend.to_numpy(x.grad), expect)
+    assert mdl.gradcheck(lambda v: v[0, :, [0, 1]] * 3, (mdl.tensor(a, requires_grad=True, device=device),))

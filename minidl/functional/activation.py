@@ -17,6 +17,8 @@ from typing import Any
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
+from ._axes import normalize_axis
+from ._dtypes import to_float
 
 
 class ReLU(Function):
@@ -110,8 +112,8 @@ class Softmax(Function):
         gx = y * (gy - sum_j(gy_j * y_j))
     """
 
-    def __init__(self, axis: int = -1):
-        self.axis = axis
+    def __init__(self, axis: int | tuple = -1):
+        self.axis = axis  # an int, or a tuple of axes (() for a 0-d x)
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -131,8 +133,8 @@ class LogSoftmax(Function):
         gx = gy - exp(y) * sum_j gy_j
     """
 
-    def __init__(self, axis: int = -1):
-        self.axis = axis
+    def __init__(self, axis: int | tuple = -1):
+        self.axis = axis  # an int, or a tuple of axes (() for a 0-d x)
 
     def forward(self, x):
         self.y = log_softmax_array(x, self.axis)
@@ -144,16 +146,15 @@ class LogSoftmax(Function):
 
 
 # ---- functional forms
-def _pick_axis(name: str, x: Any, axis: int, dim: int | None) -> int:
-    """``dim`` is PyTorch's word for ``axis``; check the axis exists in x."""
+def _pick_axis(name: str, x: Any, axis: int, dim: int | None) -> tuple:
+    """``dim`` is PyTorch's word for ``axis``; check the axis exists in x.
+
+    Returned as a tuple of axes, ``()`` for a 0-d tensor (softmax of a scalar is 1).
+    """
     if dim is not None:
         axis = dim
-    ndim = len(x.shape)
-    if not isinstance(axis, int) or not -ndim <= axis < ndim:
-        raise ValueError(
-            f"{name}: axis {axis!r} is out of range for a tensor of shape {tuple(x.shape)}"
-        )
-    return axis
+    a = normalize_axis(axis, len(x.shape), name, x.shape)
+    return (a,) if len(x.shape) else ()
 
 
 def relu(x: Any) -> Tensor:
@@ -168,19 +169,19 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
 
 def sigmoid(x: Any) -> Tensor:
     """y = 1 / (1 + exp(-x)), computed without overflow for any x."""
-    return Sigmoid()(x)
+    return Sigmoid()(to_float(x))
 
 
 def tanh(x: Any) -> Tensor:
     """y = tanh(x), elementwise."""
-    return Tanh()(x)
+    return Tanh()(to_float(x))
 
 
 def softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """Softmax along ``axis`` (``dim`` accepted as PyTorch's name): values in (0, 1) summing to 1."""
-    return Softmax(_pick_axis("softmax", x, axis, dim))(x)
+    return Softmax(_pick_axis("softmax", x, axis, dim))(to_float(x))
 
 
 def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) along ``axis``, computed stably (finite for logits of +-1000)."""
-    return LogSoftmax(_pick_axis("log_softmax", x, axis, dim))(x)
+    return LogSoftmax(_pick_axis("log_softmax", x, axis, dim))(to_float(x))

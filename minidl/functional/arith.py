@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy  # host-side shape arithmetic only
 
-from ..autograd import Function, Tensor
+from ..autograd import Function, Tensor, _as_tensors
 from ..backend import get_array_module
+from ._dtypes import promote_pair, to_float
 
 
 class Add(Function):
@@ -74,8 +75,13 @@ class Neg(Function):
 class Pow(Function):
     """y = x ** p;  gx = gy * p * x**(p-1),  gp = gy * y * log(x).
 
-    The gradient for the exponent is only computed when the exponent requires
-    one (it needs log(x), undefined for x <= 0).
+    At x = 0 both formulas meet 0 * inf: p * 0**(p-1) for p = 0, and
+    y * log(0) = 0 * -inf for p >= 0. As PyTorch, the gradient there is 0:
+    gx = 0 where p == 0 (x**0 is the constant 1), and gp = 0 where x == 0 and
+    p >= 0 (0**p is the constant 0, or 1 at p = 0). The masked places are
+    computed with x replaced by 1, so no NaN or warning is ever made. (gx of
+    0**0.3 stays inf, the true slope of x**0.3 at 0, as in PyTorch.)
+    The exponent's gradient is only computed when the exponent wants one.
     """
 
     def forward(self, x, p):
@@ -85,8 +91,14 @@ class Pow(Function):
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        gx = gy * self.p * self.x ** (self.p - 1) if self.needs_input_grad[0] else None
-        gp = gy * self.y * xp.log(self.x) if self.needs_input_grad[1] else None
+        x, p = self.x, self.p
+        gx = gp = None
+        if self.needs_input_grad[0]:
+            constant = p == 0  # x ** 0 = 1 whatever x
+            gx = gy * xp.where(constant, 0, p * xp.where(constant, 1, x) ** (p - 1))
+        if self.needs_input_grad[1]:
+            at_zero = (x == 0) & (p >= 0)  # 0 ** p = 0 (or 1) whatever p
+            gp = gy * xp.where(at_zero, 0, self.y * xp.log(xp.where(at_zero, 1, x)))
         return gx, gp
 
 
@@ -142,6 +154,8 @@ class Clip(Function):
     """
 
     def __init__(self, lo=None, hi=None):
+        if lo is None and hi is None:
+            raise ValueError("clip needs min or max (or both); got min=None and max=None")
         if lo is not None and hi is not None and lo > hi:
             raise ValueError(f"clip needs min <= max, got min={lo}, max={hi}")
         self.lo, self.hi = lo, hi
@@ -208,8 +222,10 @@ class MatMul(Function):
 
 # ---- functional forms (what Tensor's operators call)
 def _elementwise(op: type, name: str, a, b) -> Tensor:
-    """Apply a two-input elementwise op; shapes that do not broadcast get an error
+    """Apply a two-input elementwise op, promoting an integer operand that meets a
+    float one (see :mod:`._dtypes`); shapes that do not broadcast get an error
     naming both (the same words on every backend)."""
+    a, b = promote_pair(*_as_tensors((a, b)), true_division=op is Div)
     try:
         return op()(a, b)
     except ValueError:
@@ -255,18 +271,18 @@ def pow(x, p) -> Tensor:  # noqa: A001 - the name users expect
 
 
 def exp(x) -> Tensor:
-    """e ** x, elementwise."""
-    return Exp()(x)
+    """e ** x, elementwise (integers become the default float dtype, as in log and sqrt)."""
+    return Exp()(to_float(x))
 
 
 def log(x) -> Tensor:
     """The natural logarithm, elementwise."""
-    return Log()(x)
+    return Log()(to_float(x))
 
 
 def sqrt(x) -> Tensor:
     """The square root, elementwise."""
-    return Sqrt()(x)
+    return Sqrt()(to_float(x))
 
 
 def abs(x) -> Tensor:  # noqa: A001
@@ -275,10 +291,11 @@ def abs(x) -> Tensor:  # noqa: A001
 
 
 def clip(x, min=None, max=None) -> Tensor:  # noqa: A002
-    """x limited to [min, max] (either may be None); gradient 1 inside, 0 outside."""
+    """x limited to [min, max] (either may be None, not both); gradient 1 inside, 0 outside."""
     return Clip(min, max)(x)
 
 
 def matmul(a, b) -> Tensor:
-    """a @ b with NumPy's rules (1-D, 2-D and batched operands)."""
-    return MatMul()(a, b)
+    """a @ b with NumPy's rules (1-D, 2-D and batched operands); an integer
+    operand takes the float operand's dtype."""
+    return MatMul()(*promote_pair(*_as_tensors((a, b))))

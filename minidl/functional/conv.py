@@ -53,6 +53,7 @@ from typing import Any, Iterator, Sequence, Union
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
+from ._dtypes import check_same_dtype
 
 IntOrPair = Union[int, Sequence[int]]
 
@@ -488,8 +489,7 @@ def conv2d(
         )
     if bias is not None and tuple(bias.shape) != (o,):
         raise ValueError(f"{op}: bias must have shape ({o},), got {tuple(bias.shape)}")
-    if x.dtype != weight.dtype:
-        raise TypeError(f"{op}: input dtype {x.dtype} and weight dtype {weight.dtype} differ; cast one")
+    check_same_dtype(op, x, weight=weight, bias=bias)
     kernel, stride, padding, dilation = _normalise((kh, kw), stride, padding, dilation, op)
     _geometry(x.shape, kernel, stride, padding, dilation, op)
     fn = Conv2d(stride, padding, dilation, groups)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function, Tensor
+from ._dtypes import check_same_dtype
 
 
 class Linear(Function):
@@ -44,6 +45,8 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     Raises:
         ValueError: x's last dimension is not in_features (naming both), or W
             is not 2-D, or b is not (out_features,).
+        TypeError: x's dtype is not W's (float64 or integer input to a float32
+            layer): naming both, as PyTorch refuses it too.
     """
     if len(weight.shape) != 2:
         raise ValueError(
@@ -58,4 +61,5 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
         )
     if bias is not None and tuple(bias.shape) != (out_features,):
         raise ValueError(f"linear: bias must have shape ({out_features},), got {tuple(bias.shape)}")
+    check_same_dtype("linear", x, weight=weight, bias=bias)
     return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)

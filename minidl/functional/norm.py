@@ -40,6 +40,7 @@ from typing import Any, Optional
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
+from ._dtypes import check_same_dtype
 
 
 def _axes_and_shape(x_shape) -> tuple:
@@ -128,6 +129,10 @@ def batch_norm(
     arrays are used) updated in place when ``training``; when they are None
     the batch statistics are used in evaluation too. The math: the module
     docstring.
+
+    Raises:
+        TypeError: x's dtype differs from that of weight, bias or the running
+            statistics (naming both: cast one, as PyTorch requires).
     """
     op = "batch_norm"
     if len(x.shape) < 2:
@@ -146,6 +151,7 @@ def batch_norm(
             raise ValueError(f"{op}: {name} must have shape ({c},) for {c} channels, got {tuple(p.shape)}")
     if (weight is None) != (bias is None):
         raise ValueError(f"{op}: give both weight and bias, or neither")
+    check_same_dtype(op, x, weight=weight, bias=bias, running_mean=running[0], running_var=running[1])
     if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
         raise ValueError(f"{op}: momentum must be a number in [0, 1], got {momentum!r}")
     if not isinstance(eps, numbers.Real) or eps < 0:

@@ -1,5 +1,8 @@
 """Reductions: sum, mean, max, min over ``axis`` (None = all, int or tuple).
 
+Axes are checked by :func:`._axes.normalize_axes` (a clear error for an axis
+out of range; a 0-d tensor takes axis 0 or -1 and comes back unchanged).
+
 A reduction's gradient has to be spread back over the axes it removed. With
 ``keepdims=False`` those axes are gone from ``gy``, so backward first puts
 them back as axes of length 1 (``_restore_axes``); broadcasting then copies
@@ -11,19 +14,8 @@ import builtins  # this module defines its own sum/max/min
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-
-
-def _normalize_axis(axis, ndim: int) -> tuple:
-    """None -> every axis; an int or a tuple -> a tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor of {ndim} dimension(s)")
-        out.append(a % ndim if ndim else 0)
-    return tuple(out)
+from ._axes import normalize_axes, normalize_axis
+from ._dtypes import to_float
 
 
 def _restore_axes(gy, axes: tuple, keepdims: bool):
@@ -44,7 +36,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        self.axes = _normalize_axis(self.axis, x.ndim)
+        self.axes = normalize_axes(self.axis, x.ndim, "sum", x.shape)
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, gy):
@@ -60,7 +52,7 @@ class Mean(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        self.axes = _normalize_axis(self.axis, x.ndim)
+        self.axes = normalize_axes(self.axis, x.ndim, "mean", x.shape)
         self.n = 1
         for a in self.axes:
             self.n *= x.shape[a]
@@ -90,7 +82,7 @@ class Max(Function):
         if x.size == 0:
             raise ValueError(f"{self.pick}() of an empty tensor (shape {x.shape})")
         self.x = x
-        self.axes = _normalize_axis(self.axis, x.ndim)
+        self.axes = normalize_axes(self.axis, x.ndim, self.pick, x.shape)
         self.y = getattr(x, self.pick)(axis=self.axes, keepdims=True)
         return self.y if self.keepdims else self.y.reshape(
             tuple(n for i, n in enumerate(x.shape) if i not in self.axes)
@@ -113,8 +105,8 @@ def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
-    """The mean over ``axis``."""
-    return Mean(axis, keepdims)(x)
+    """The mean over ``axis``; an integer tensor's mean is of the default float dtype."""
+    return Mean(axis, keepdims)(to_float(x))
 
 
 def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
@@ -125,3 +117,17 @@ def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
 def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """The minimum over ``axis``; ties share the gradient."""
     return Min(axis, keepdims)(x)
+
+
+def argmax(x, axis=None, pick: str = "argmax") -> Tensor:
+    """The index of the maximum over ``axis`` (None: of the flattened tensor); no gradient.
+
+    ``pick="argmin"`` gives the minimum's index (what ``Tensor.argmin`` calls).
+    A 0-d tensor's only index is 0, along axis 0 / -1 too.
+    """
+    data = x.data if isinstance(x, Tensor) else x
+    if axis is not None:
+        axis = normalize_axis(axis, data.ndim, pick, data.shape)
+        if data.ndim == 0:
+            axis = None
+    return Tensor(getattr(data, pick)(axis=axis))

@@ -14,6 +14,7 @@ import numpy
 from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
+from ._axes import normalize_axes, normalize_axis
 
 
 class Reshape(Function):
@@ -46,8 +47,13 @@ class Transpose(Function):
         self.axes = axes
 
     def forward(self, x):
-        self.perm = tuple(range(x.ndim))[::-1] if self.axes is None else self.axes
-        if sorted(a % max(x.ndim, 1) for a in self.perm) != list(range(x.ndim)):
+        if self.axes is None:
+            self.perm = tuple(range(x.ndim))[::-1]
+        else:
+            self.perm = tuple(normalize_axis(a, x.ndim, "transpose", x.shape) for a in self.axes)
+        if x.ndim == 0 and self.perm in ((), (0,)):  # a scalar: nothing to permute
+            self.perm = ()
+        if sorted(self.perm) != list(range(x.ndim)):
             raise ValueError(
                 f"transpose axes {self.axes} are not a permutation of the {x.ndim} axes "
                 f"of a tensor of shape {tuple(x.shape)}"
@@ -55,7 +61,7 @@ class Transpose(Function):
         return x.transpose(self.perm)
 
     def backward(self, gy):
-        inverse = tuple(numpy.argsort([a % gy.ndim for a in self.perm]))
+        inverse = tuple(numpy.argsort(self.perm))  # (the inverse permutation)
         return gy.transpose(inverse)
 
 
@@ -99,6 +105,9 @@ class Concat(Function):
 
     def forward(self, *xs):
         xp = get_array_module(*xs)
+        if xs[0].ndim == 0:
+            raise ValueError("cat: a 0-d tensor (a scalar) has no axis to join along; use stack")
+        self.axis = normalize_axis(self.axis, xs[0].ndim, "cat", xs[0].shape)
         self.sizes = [x.shape[self.axis] for x in xs]
         return xp.concatenate(xs, axis=self.axis)
 
@@ -116,6 +125,7 @@ class Stack(Function):
 
     def forward(self, *xs):
         xp = get_array_module(*xs)
+        self.axis = normalize_axis(self.axis, xs[0].ndim, "stack", xs[0].shape, new_axis=True)
         return xp.stack(xs, axis=self.axis)
 
     def backward(self, gy):
@@ -156,12 +166,12 @@ def transpose(x, *axes) -> Tensor:
 
 
 def squeeze(x, axis=None) -> Tensor:
-    """Remove axes of length 1 (all, or the given ones)."""
-    shape = x.shape
+    """Remove axes of length 1 (all, or the given ones; a 0-d tensor comes back as it is)."""
+    shape = tuple(x.shape)
     if axis is None:
         new = tuple(n for n in shape if n != 1)
     else:
-        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+        axes = normalize_axes(axis, len(shape), "squeeze", shape)
         for a in axes:
             if shape[a] != 1:
                 raise ValueError(f"cannot squeeze axis {a} of size {shape[a]} (shape {shape})")
@@ -170,11 +180,28 @@ def squeeze(x, axis=None) -> Tensor:
 
 
 def unsqueeze(x, axis: int) -> Tensor:
-    """Insert an axis of length 1 at ``axis``."""
+    """Insert an axis of length 1 at ``axis`` (in [-ndim-1, ndim]: -1 appends one)."""
     shape = list(x.shape)
-    axis = axis if axis >= 0 else axis + len(shape) + 1
-    shape.insert(axis, 1)
+    shape.insert(normalize_axis(axis, len(shape), "unsqueeze", x.shape, new_axis=True), 1)
     return Reshape(tuple(shape))(x)
+
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Join the axes start_dim..end_dim (inclusive) into one (PyTorch's ``flatten``).
+
+    (N, C, H, W) with start_dim=1 -> (N, C*H*W). A 0-d tensor becomes shape (1,).
+    """
+    shape = tuple(x.shape)
+    start = normalize_axis(start_dim, len(shape), "flatten", shape, name="start_dim")
+    end = normalize_axis(end_dim, len(shape), "flatten", shape, name="end_dim")
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
+    if not shape:
+        return Reshape((1,))(x)
+    joined = 1
+    for n in shape[start : end + 1]:
+        joined *= n
+    return Reshape(shape[:start] + (joined,) + shape[end + 1 :])(x)
 
 
 def _plain_index(index: Any) -> Any:

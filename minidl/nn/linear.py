@@ -8,6 +8,7 @@ import numpy
 from .. import backend
 from ..autograd import Tensor
 from ..functional.linear import linear
+from ..functional.shape import flatten
 from . import init
 from .module import Module
 
@@ -92,20 +93,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        shape = tuple(x.shape)
-        ndim = max(len(shape), 1)
-        start, end = self.start_dim, self.end_dim
-        if not (-ndim <= start < ndim and -ndim <= end < ndim):
-            raise ValueError(
-                f"Flatten(start_dim={start}, end_dim={end}) is out of range for an input of shape {shape}"
-            )
-        start, end = start % ndim, end % ndim
-        if start > end:
-            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} for shape {shape}")
-        joined = 1
-        for n in shape[start : end + 1]:
-            joined *= n
-        return x.reshape(*shape[:start], joined, *shape[end + 1 :])
+        return flatten(x, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -252,3 +252,51 @@ def test_functional_names_match(device, rng):
     assert np.allclose(F.div(a, b).numpy(), (a / b).numpy())
     assert np.allclose(F.pow(b, a).numpy(), (b**a).numpy())
     assert backend.device_of(F.matmul(a, b).data) == backend.parse_device(device)
+
+
+# ---- pow at a zero base (PyTorch masks where the base is 0: no NaN)
+def _pow_grads(base, exponent, device):
+    x = mdl.tensor(base, requires_grad=True, dtype=np.float64, device=device)
+    p = mdl.tensor(exponent, requires_grad=True, dtype=np.float64, device=device)
+    (x**p).sum().backward()
+    return x.grad.tolist(), p.grad.tolist()
+
+
+def test_pow_gradient_of_x_to_the_zero_at_zero_is_zero(device):
+    gx, gp = _pow_grads([0.0, 2.0], [0.0, 0.0], device)  # d/dx x**0 = 0 (was nan at x = 0)
+    assert gx == [0.0, 0.0] and gp == [0.0, np.log(2.0)]  # d/dp 0**p at p = 0 is 0 (was -inf)
+    x = mdl.tensor([0.0, 3.0], requires_grad=True, device=device)
+    (x**0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
+def test_pow_gradient_of_zero_base_for_the_exponent_is_zero(device):
+    with np.errstate(divide="ignore"):  # 0.3 * 0 ** -0.7 is a true inf
+        gx, gp = _pow_grads([0.0, 0.0, 2.0], [0.3, 2.0, 0.3], device)  # 0 ** p for p > 0 (was nan)
+    assert gp == pytest.approx([0.0, 0.0, 2.0**0.3 * np.log(2.0)])
+    assert gx[1] == 0.0 and gx[0] == np.inf  # the true slope of x**0.3 at 0, as PyTorch
+
+
+def test_learned_exponent_on_relu_outputs_gets_no_nan(device, rng):
+    # a learned exponent applied to ReLU outputs (many exact zeros): its gradient stays finite
+    h = F.relu(mdl.tensor(rng.standard_normal(50), device=device))
+    p = mdl.tensor([1.5], requires_grad=True, device=device)
+    (h**p).sum().backward()
+    assert np.isfinite(p.grad).all()
+    z = mdl.tensor(rng.standard_normal(20), device=device)
+    q = mdl.tensor(0.5, requires_grad=True, device=device)
+    (0.0 ** (q * z * z)).sum().backward()  # 0 ** exponent, the exponent learned
+    assert q.grad.item() == 0.0
+
+
+def test_pow_gradcheck_away_from_zero_unchanged(device, rng):
+    x = mdl.tensor(rng.uniform(0.5, 2.0, (3, 4)), requires_grad=True, device=device)
+    p = mdl.tensor(rng.uniform(-1.0, 2.0, (4,)), requires_grad=True, device=device)
+    assert mdl.gradcheck(lambda a, b: a**b, (x, p))
+
+
+def test_clip_needs_a_bound(device):
+    x = mdl.tensor([1.0, 2.0], device=device)
+    for call in (lambda: x.clip(), lambda: x.clamp(None, None), lambda: F.clip(x)):
+        with pytest.raises(ValueError, match="clip needs min or max"):
+            call()  # before: the input came back silently

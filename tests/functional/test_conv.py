@@ -14,7 +14,7 @@ def _t(a, device, grad=True):
 def test_conv2d_by_hand(device):
     x = mdl.tensor(np.arange(16.0).reshape(1, 1, 4, 4), device=device)
     w = mdl.tensor(np.array([[[[1.0, 0.0], [0.0, -1.0]]]]), device=device)  # x[i, j] - x[i+1, j+1]
-    y = F.conv2d(x, w, mdl.tensor([0.5], device=device))
+    y = F.conv2d(x, w, mdl.tensor([0.5], dtype=np.float64, device=device))
     assert y.shape == (1, 1, 3, 3)
     np.testing.assert_allclose(y.numpy(), np.full((1, 1, 3, 3), -5.0 + 0.5))
     y = F.conv2d(x, w, stride=2, padding=1)  # padded 6x6, windows at 0, 2, 4

@@ -76,7 +76,7 @@ def test_batchnorm_layers_train_eval_and_buffers(device, rng):
 def test_batchnorm_momentum_none_is_a_cumulative_average(rng):
     bn = nn.BatchNorm1d(2, momentum=None)
     a, b = rng.standard_normal((4, 2)), rng.standard_normal((4, 2)) + 3
-    bn(mdl.tensor(a)), bn(mdl.tensor(b))
+    bn(mdl.tensor(a, dtype=np.float32)), bn(mdl.tensor(b, dtype=np.float32))
     np.testing.assert_allclose(bn.running_mean, (a.mean(0) + b.mean(0)) / 2, rtol=1e-5)
 
 
