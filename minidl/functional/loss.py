@@ -13,6 +13,7 @@ Targets are constants: they get no gradient, except in ``mse_loss`` and
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy
@@ -59,9 +60,10 @@ def _constant(a: Any, like: Tensor, dtype: Any = None) -> Any:
 
 
 def _target_tensor(target: Any, like: Tensor) -> Tensor:
-    """A Tensor target stays itself (it may want a gradient); anything else becomes
-    a constant on the input's device, with the input's dtype."""
-    if isinstance(target, Tensor):
+    """A Tensor target that wants a gradient stays itself; anything else (an array,
+    a list, a constant Tensor such as ``nn.MSELoss`` makes of a NumPy array)
+    becomes a constant on the input's device, with the input's dtype."""
+    if isinstance(target, Tensor) and (target.requires_grad or target.device == like.device):
         return target
     return Tensor(_constant(target, like, like.dtype))
 
@@ -80,6 +82,11 @@ class CrossEntropy(Function):
         d loss_m / d x_mj = p_mj s_m - w_j T_mj          (= softmax(x) - T without weights)
 
     so the mean of an unweighted batch has gradient (softmax(x) - T) / M.
+
+    Masked classes. A logit of -inf (a class ruled out) has log p = -inf; where
+    the target gives it no mass (w_c T_mc = 0) its term is 0 (0 log 0 = 0, the
+    limit), never 0 * -inf = NaN, so the loss and the gradient stay finite.
+    Where the target does give it mass the loss is +inf, which is true.
     """
 
     def __init__(self, target, weight, reduction: str, divisor):
@@ -88,8 +95,10 @@ class CrossEntropy(Function):
 
     def forward(self, x):
         self.logp = log_softmax_array(x, axis=1)  # (M, C)
+        xp = get_array_module(x)
         self.wt = self.target if self.weight is None else self.target * self.weight  # (M, C)
-        loss = -(self.wt * self.logp).sum(axis=1)  # (M,)
+        logp = xp.where(self.wt != 0, self.logp, 0)  # classes without target mass add 0, even at -inf
+        loss = -(self.wt * logp).sum(axis=1)  # (M,)
         return _reduce(loss, self.reduction, self.divisor)
 
     def backward(self, gy):
@@ -136,6 +145,13 @@ def cross_entropy(
         reduction: "mean", "sum" or "none" (one loss per sample, shape (N, d1, ...)).
         label_smoothing: eps in [0, 1]: the target becomes (1 - eps) target + eps / C,
             for labels (as one-hot rows) and soft targets alike.
+
+    Masked classes (a logit of -inf on a class that is not the target): the
+    loss and its gradient are finite, as PyTorch gives with labels. With
+    ``label_smoothing > 0`` every class gets target mass eps / C, so such a
+    loss is +inf (as in PyTorch; the gradient stays finite). With soft targets
+    that give the masked class probability 0, minidl gives the finite loss
+    (0 log 0 = 0) where PyTorch gives NaN (it multiplies 0 by -inf).
 
     Raises:
         ValueError: a label outside [0, C) (naming it and C), a target of the
@@ -226,18 +242,29 @@ class MSE(Function):
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error, reduce((input - target)^2).
 
-    Input and target may broadcast against each other (the mean is then over
-    the broadcast shape); each gets a gradient of its own shape.
+    Input and target should have one shape. Shapes that differ but broadcast
+    are computed over the broadcast shape (each input still gets a gradient
+    of its own shape) with a ``UserWarning``, as PyTorch warns: predictions
+    (N, 1) against targets (N,) broadcast to (N, N), a classic silent bug.
+    Shapes that do not broadcast raise ``ValueError``.
     """
     _check_reduction(reduction)
     x = _as_tensor(input)
     t = _target_tensor(target, x)
     try:
-        numpy.broadcast_shapes(x.shape, t.shape)
+        both = numpy.broadcast_shapes(x.shape, t.shape)
     except ValueError:
         raise ValueError(
             f"mse_loss: input shape {tuple(x.shape)} and target shape {tuple(t.shape)} do not broadcast"
         ) from None
+    if tuple(x.shape) != tuple(t.shape):
+        warnings.warn(
+            f"mse_loss: target shape {tuple(t.shape)} differs from input shape {tuple(x.shape)}; they "
+            f"broadcast to {both}, which is likely not what you want: give them one shape "
+            f"(e.g. target.reshape{tuple(x.shape)})",
+            UserWarning,
+            stacklevel=2,
+        )
     return MSE(reduction)(x, t)
 
 

@@ -1,6 +1,7 @@
 """Losses: values worked by hand, PyTorch's label-smoothing and weight rules, stability,
 reductions, soft targets, gradients of broadcast inputs, gradchecks, errors."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -213,7 +214,8 @@ def test_broadcast_inputs_get_gradients_of_their_own_shapes(device):
     # shape (summed over the broadcast copies), not of the broadcast shape.
     a = mdl.tensor([[1.0, 2.0]], requires_grad=True, device=device)      # (1, 2)
     b = mdl.tensor([[0.0], [4.0]], requires_grad=True, device=device)    # (2, 1)
-    loss = F.mse_loss(a, b)  # broadcasts to (2, 2): diffs [[1, 2], [-3, -2]]
+    with pytest.warns(UserWarning, match=r"broadcast to \(2, 2\)"):
+        loss = F.mse_loss(a, b)  # broadcasts to (2, 2): diffs [[1, 2], [-3, -2]]
     assert np.isclose(loss.item(), (1 + 4 + 9 + 4) / 4)
     loss.backward()
     assert a.grad.shape == (1, 2) and b.grad.shape == (2, 1)
@@ -226,7 +228,9 @@ def test_broadcast_inputs_get_gradients_of_their_own_shapes(device):
 def test_mse_gradcheck(reduction, shapes, device, rng):
     u = mdl.tensor(rng.standard_normal(shapes[0]), requires_grad=True, device=device)
     v = mdl.tensor(rng.standard_normal(shapes[1]), requires_grad=True, device=device)
-    assert mdl.gradcheck(lambda p, q: F.mse_loss(p, q, reduction), (u, v))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error" if shapes[0] == shapes[1] else "ignore")  # (warned: see below)
+        assert mdl.gradcheck(lambda p, q: F.mse_loss(p, q, reduction), (u, v))
 
 
 def test_mse_errors():
@@ -319,3 +323,60 @@ def test_loss_modules_match_functions(rng):
     assert np.isclose(nn.BCEWithLogitsLoss()(x, b).item(), F.binary_cross_entropy_with_logits(x, b).item())
     with pytest.raises(ValueError, match="reduction"):
         nn.MSELoss(reduction="mine")
+
+
+# ---- mse_loss on shapes that differ: computed, with PyTorch's UserWarning
+def test_mse_warns_when_shapes_differ(device):
+    pred = mdl.tensor(np.array([[1.0], [2.0], [3.0], [4.0]]), device=device)  # (4, 1)
+    target = np.array([1.0, 2.0, 3.0, 4.0])  # (4,)
+    with pytest.warns(UserWarning, match=r"mse_loss: target shape \(4,\) differs from input shape \(4, 1\); "
+                                         r"they broadcast to \(4, 4\)"):
+        loss = F.mse_loss(pred, target)  # before: silent
+    assert np.isclose(loss.item(), np.mean((np.arange(1, 5)[:, None] - np.arange(1, 5)[None, :]) ** 2.0))
+    with pytest.warns(UserWarning, match="differs from input shape"):
+        nn.MSELoss()(pred, target)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one shape: no warning
+        assert F.mse_loss(pred, target.reshape(4, 1)).item() == 0.0
+
+
+# ---- a -inf logit on a class that is not the target (class masking)
+MASKED = np.array([[1.0, -np.inf, 0.5], [0.2, 0.1, -np.inf]])
+
+
+def _masked_reference(logits, target_rows):
+    """-sum_c t_c log softmax_c, with 0 log 0 = 0, computed on the finite classes only."""
+    out = []
+    for row, t in zip(logits, target_rows):
+        keep = np.isfinite(row)
+        logp = row[keep] - np.log(np.exp(row[keep]).sum())
+        out.append(-(t[keep] * logp).sum())
+    return np.array(out)
+
+
+def test_cross_entropy_with_a_masked_class_is_finite(device):
+    x = mdl.tensor(MASKED, requires_grad=True, device=device)
+    loss = F.cross_entropy(x, np.array([0, 1]))  # before: nan
+    assert np.isclose(loss.item(), _masked_reference(MASKED, np.eye(3)[[0, 1]]).mean())
+    loss.backward()
+    grad = backend.to_numpy(x.grad)
+    assert np.isfinite(grad).all() and grad[0, 1] == 0.0 and grad[1, 2] == 0.0
+    p = np.exp(MASKED - MASKED.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    assert np.allclose(grad, (p - np.eye(3)[[0, 1]]) / 2)  # softmax - target, / N
+    per_sample = F.cross_entropy(x, np.array([0, 1]), reduction="none", weight=np.array([1.0, 2.0, 3.0]))
+    assert np.allclose(per_sample.numpy(), _masked_reference(MASKED, np.eye(3)[[0, 1]]) * [1.0, 2.0])
+
+
+def test_cross_entropy_masked_class_with_soft_targets_and_smoothing(device):
+    x = mdl.tensor(MASKED, requires_grad=True, device=device)
+    soft = np.array([[0.7, 0.0, 0.3], [0.5, 0.5, 0.0]])  # no mass on the masked classes
+    loss = F.cross_entropy(x, soft)  # finite (PyTorch: nan)
+    assert np.isclose(loss.item(), _masked_reference(MASKED, soft).mean())
+    loss.backward()
+    assert np.isfinite(backend.to_numpy(x.grad)).all()
+    x.grad = None
+    smoothed = F.cross_entropy(x, np.array([0, 1]), label_smoothing=0.1)  # mass eps/C on the masked class
+    assert smoothed.item() == np.inf  # as PyTorch: the target gives mass to a class ruled out
+    smoothed.backward()
+    assert np.isfinite(backend.to_numpy(x.grad)).all()
