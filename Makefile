@@ -29,7 +29,8 @@ $(VENV)/.bench: $(VENV)/.torch
 	touch $@
 
 # The main job, short: 2 epochs of the seed convnet on Fashion-MNIST (a few minutes on 2 cores).
-DEMO_ARGS ?= --epochs 2 --out runs/demo
+# --overwrite: each make demo starts a new run in runs/demo (a used --out is refused without it).
+DEMO_ARGS ?= --epochs 2 --out runs/demo --overwrite
 demo: $(VENV)/.core
 	$(PY) -m minidl train $(DEMO_ARGS)
 
