@@ -274,8 +274,9 @@ class Im2col(Function):
         self.out_hw = _geometry(x.shape, kernel, stride, padding, dilation, "im2col")
         cols = _im2col_array(x, kernel, stride, padding, dilation, self.out_hw)
         n, c = x.shape[:2]
-        # (C, kh, kw, N, OH, OW) -> (C*kh*kw, N, L) -> view (N, C*kh*kw, L)
-        return cols.reshape(c * kernel[0] * kernel[1], n, -1).transpose(1, 0, 2)
+        # (C, kh, kw, N, OH, OW) -> (C*kh*kw, N, L) -> view (N, C*kh*kw, L); sizes spelled
+        # out, never -1, so that an empty batch (N = 0) reshapes too
+        return cols.reshape(c * kernel[0] * kernel[1], n, self.out_hw[0] * self.out_hw[1]).transpose(1, 0, 2)
 
     def backward(self, gy):
         kernel, stride, padding, dilation = self.args
@@ -304,7 +305,7 @@ class Col2im(Function):
         kernel, stride, padding, dilation = self.args
         cols = _im2col_array(gy, kernel, stride, padding, dilation, self.out_hw)
         n, c = self.x_shape[:2]
-        return cols.reshape(c * kernel[0] * kernel[1], n, -1).transpose(1, 0, 2)
+        return cols.reshape(c * kernel[0] * kernel[1], n, self.out_hw[0] * self.out_hw[1]).transpose(1, 0, 2)
 
 
 def im2col(
@@ -407,7 +408,8 @@ class Conv2d(Function):
     def _cols(self, x):
         """The column matrix of x, grouped: (g, C/g*kh*kw, n*L)."""
         cols = _im2col_array(x, self.kernel, self.stride, self.padding, self.dilation, self.out_hw)
-        return cols.reshape(self.groups, -1, x.shape[0] * self.out_hw[0] * self.out_hw[1])
+        rows = x.shape[1] // self.groups * self.kernel[0] * self.kernel[1]  # C/g*kh*kw (not -1: N may be 0)
+        return cols.reshape(self.groups, rows, x.shape[0] * self.out_hw[0] * self.out_hw[1])
 
     def backward(self, gy):
         # BEGIN SOLUTION conv2d_backward
@@ -419,11 +421,11 @@ class Conv2d(Function):
         want_x, want_w = self.needs_input_grad[0], self.needs_input_grad[1]
         want_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
         # gy (N, O, OH, OW) -> (g, O/g, N, L): free when gy lies as (O, N, OH, OW)
-        grad = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(g, o // g, n, -1)
+        grad = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(g, o // g, n, gy.shape[2] * gy.shape[3])
         gb = grad.sum(axis=(2, 3)).reshape(o) if want_b else None
         w_mat = self.w.reshape(g, o // g, -1)  # (g, O/g, C/g*kh*kw)
         if self.chunk is None:
-            G = grad.reshape(g, o // g, -1)  # (g, O/g, N*L)
+            G = grad.reshape(g, o // g, grad.shape[2] * grad.shape[3])  # (g, O/g, N*L)
             gw = xp.matmul(G, self.cols.transpose(0, 2, 1)) if want_w else None
             gx = self._gx(xp.matmul(w_mat.transpose(0, 2, 1), G), self.x_shape) if want_x else None
         else:
@@ -431,7 +433,7 @@ class Conv2d(Function):
             gx = xp.empty(self.x_shape, dtype=gy.dtype) if want_x else None
             for start in range(0, n, self.chunk):
                 part = slice(start, start + self.chunk)
-                G = xp.ascontiguousarray(grad[:, :, part]).reshape(g, o // g, -1)  # (g, O/g, n*L)
+                G = xp.ascontiguousarray(grad[:, :, part]).reshape(g, o // g, -1)  # (g, O/g, n*L), n >= 1
                 if want_w:
                     gw += xp.matmul(G, self._cols(self.x[part]).transpose(0, 2, 1))
                 if want_x:

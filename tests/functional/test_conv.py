@@ -5,6 +5,7 @@ import pytest
 import minidl as mdl
 import minidl.nn.functional as F
 from minidl.functional.conv import get_memory_budget, memory_budget
+from minidl import backend, nn
 
 
 def _t(a, device, grad=True):
@@ -168,3 +169,26 @@ def test_conv2d_bad_input():
         F.conv2d(x, w, stride=(1, 2, 3))
     with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
         F.conv2d(x, w, mdl.tensor(np.ones(3)))
+
+
+# ---- an empty batch (N = 0) gives the empty output of the right shape, as PyTorch
+@pytest.mark.parametrize("kw", [dict(padding=1), dict(stride=2), dict(groups=3, dilation=2), dict(padding="same")])
+def test_conv2d_on_an_empty_batch(kw, device):
+    layer = nn.Conv2d(3, 6, 3, **kw).to(device)
+    x = mdl.tensor(np.zeros((0, 3, 9, 9), dtype=np.float32), requires_grad=True, device=device)
+    full = layer(mdl.tensor(np.zeros((2, 3, 9, 9), dtype=np.float32), device=device))
+    y = layer(x)  # before: "cannot reshape array of size 0"
+    assert y.shape == (0,) + full.shape[1:] and y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.shape == (0, 3, 9, 9)
+    assert backend.to_numpy(layer.weight.grad).shape == layer.weight.shape
+    assert not backend.to_numpy(layer.weight.grad).any() and not backend.to_numpy(layer.bias.grad).any()
+
+
+def test_im2col_and_col2im_on_an_empty_batch(device):
+    x = mdl.tensor(np.zeros((0, 2, 5, 5)), requires_grad=True, device=device)
+    cols = F.im2col(x, 3, padding=1)
+    assert cols.shape == (0, 18, 25)
+    cols.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 5)
+    assert F.col2im(cols, (5, 5), 3, padding=1).shape == (0, 2, 5, 5)

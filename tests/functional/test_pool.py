@@ -100,3 +100,30 @@ def test_pool_bad_input():
         F.avg_pool2d(x, 2, padding=-1)
     with pytest.raises(ValueError, match=r"at most half the kernel"):
         F.max_pool2d(x, 2, padding=2)
+
+
+# ---- an empty batch (N = 0): the empty output of the right shape, forward and backward
+@pytest.mark.parametrize("pool, out_hw", [
+    (lambda v: F.max_pool2d(v, 2), (3, 3)),  # the tiled fast path (7 is not a multiple of 2)
+    (lambda v: F.max_pool2d(v, 3, 2, 1), (4, 4)),
+    (lambda v: F.avg_pool2d(v, 2), (3, 3)),
+    (lambda v: F.avg_pool2d(v, 3, 1, 1, count_include_pad=False), (7, 7)),
+    (lambda v: F.adaptive_avg_pool2d(v, (3, 2)), (3, 2)),
+    (lambda v: F.adaptive_avg_pool2d(v, 1), (1, 1)),
+])
+def test_pooling_on_an_empty_batch(pool, out_hw, device):
+    x = mdl.tensor(np.zeros((0, 3, 7, 7), dtype=np.float32), requires_grad=True, device=device)
+    y = pool(x)
+    assert y.shape == (0, 3) + out_hw and y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.shape == (0, 3, 7, 7)
+
+
+def test_pooling_an_empty_conv_output(device):
+    from minidl import nn
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(4, 2)).to(device)
+    y = net(mdl.tensor(np.zeros((0, 1, 8, 8), dtype=np.float32), device=device))
+    assert y.shape == (0, 2)
+    y.sum().backward()
+    assert net[0].weight.grad.shape == (4, 1, 3, 3)
