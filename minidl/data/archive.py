@@ -11,19 +11,34 @@ archive write anywhere the user can. So, before anything is written:
 
 The archive is unpacked into a temporary folder beside the target and renamed
 into place at the end, so the target is either complete or absent.
+
+A few megabytes of archive can unpack to gigabytes (a "bomb"), so the sizes
+the members declare are added up, before the first byte is written, and
+refused above ``max_bytes`` (:data:`MAX_EXTRACT_BYTES`, 1 GiB, by default;
+pass a larger one for a large dataset). A tar member writes exactly its
+declared size, and a zip member is cut at its declared size and CRC-checked,
+so the sum bounds what lands on disk. A truncated or damaged archive is a
+ValueError naming it.
 """
 from __future__ import annotations
 
+import gzip
+import lzma
 import os
 import shutil
 import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 PathLike = Union[str, os.PathLike]
+MAX_EXTRACT_BYTES = 1 << 30  # 1 GiB: CIFAR-10 unpacks to 0.18 GiB
+# What a cut or damaged compressed stream raises, by module (BadGzipFile is an OSError: not all OSErrors are)
+_DAMAGED = (EOFError, tarfile.ReadError, tarfile.CompressionError, gzip.BadGzipFile, zlib.error, lzma.LZMAError,
+            zipfile.BadZipFile)
 
 
 class UnsafeArchiveError(ValueError):
@@ -57,14 +72,25 @@ def _check_zip(z: zipfile.ZipFile, folder: Path, archive: Path) -> None:
                                      f"refusing to unpack this archive")
 
 
-def extract(archive: PathLike, target: PathLike) -> Path:
+def _check_total(archive: Path, sizes: list, max_bytes: Optional[int]) -> None:
+    """Refuse an archive whose members declare more than ``max_bytes`` in all (None: no limit)."""
+    total = sum(sizes)
+    if max_bytes is not None and total > max_bytes:
+        raise ValueError(f"{archive}: its members would unpack to {total} bytes, more than max_bytes={max_bytes}; "
+                         "pass a larger max_bytes to extract() if you trust this archive")
+
+
+def extract(archive: PathLike, target: PathLike, max_bytes: Optional[int] = MAX_EXTRACT_BYTES) -> Path:
     """Unpack a tar or zip archive into the new folder ``target``; returns ``target``.
 
     ``target`` must not exist yet (unpacking never mixes with, or deletes,
     files already there). Every member is checked before the first byte is
     written; an unsafe one raises :class:`UnsafeArchiveError` and leaves
-    nothing behind.
+    nothing behind. ``max_bytes`` bounds the total unpacked size (None: no
+    bound). A truncated or damaged archive raises a ValueError naming it.
     """
+    if max_bytes is not None and (not isinstance(max_bytes, int) or max_bytes < 0):
+        raise ValueError(f"max_bytes must be an int >= 0 or None, got {max_bytes!r}")
     archive, target = Path(archive), Path(target).absolute()
     if not archive.is_file():
         raise FileNotFoundError(f"no such archive: {archive}")
@@ -73,22 +99,32 @@ def extract(archive: PathLike, target: PathLike) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)).resolve()
     try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as z:
-                _check_zip(z, staging, archive)
-                z.extractall(staging)
-        elif tarfile.is_tarfile(archive):
-            with tarfile.open(archive) as t:
-                members = _check_tar(t, staging, archive)
-                # Python >= 3.12 (and patched 3.8-3.11) also has its own "data"
-                # filter, which makes the same checks: use it as a second guard.
-                extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-                for m in members:
-                    t.extract(m, staging, set_attrs=False, **extra)
-        else:
-            raise ValueError(f"{archive}: not a tar or zip archive")
+        try:
+            _unpack(archive, staging, max_bytes)
+        except _DAMAGED as error:
+            raise ValueError(f"{archive}: truncated or damaged archive ({type(error).__name__}: {error})") from None
         os.replace(staging, target)
         return target
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def _unpack(archive: Path, staging: Path, max_bytes: Optional[int]) -> None:
+    """Check every member (place, kind, total size), then write them all into ``staging``."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            _check_zip(z, staging, archive)
+            _check_total(archive, [info.file_size for info in z.infolist()], max_bytes)
+            z.extractall(staging)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as t:
+            members = _check_tar(t, staging, archive)  # reads the whole archive: a cut one fails here
+            _check_total(archive, [m.size for m in members], max_bytes)
+            # Python >= 3.12 (and patched 3.8-3.11) also has its own "data"
+            # filter, which makes the same checks: use it as a second guard.
+            extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            for m in members:
+                t.extract(m, staging, set_attrs=False, **extra)
+    else:
+        raise ValueError(f"{archive}: not a tar or zip archive")

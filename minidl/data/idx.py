@@ -12,9 +12,11 @@ An IDX file is a tiny header and then raw numbers, big-endian:
 ``read_idx`` checks all of it: a file that is truncated (or has extra bytes)
 is an error naming the file and both byte counts, never a silently short
 array. Gzipped files are recognised by their first two bytes (1f 8b), not by
-their name. Uncompressed files can be memory-mapped (``mmap=True``): then a
-batch of images is read from disk when it is sliced, not the whole file at
-once.
+their name, and decompressed as a stream that stops one byte past the size
+the header declares: a small .gz that would inflate to gigabytes is refused
+after reading what the header promised, never inflated whole. Uncompressed
+files can be memory-mapped (``mmap=True``): then a batch of images is read
+from disk when it is sliced, not the whole file at once.
 """
 from __future__ import annotations
 
@@ -77,11 +79,72 @@ def _parse_header(head: bytes, path: Path) -> tuple:
     return _DTYPES[code], tuple(int(n) for n in shape), header_len
 
 
-def _check_size(path: Path, expected: int, actual: int) -> None:
+def _check_size(path: Path, expected: int, actual: int, exact: bool = True) -> None:
+    """``actual`` data bytes against the header's ``expected``; ``exact=False``: ``actual`` is a lower bound."""
     if actual < expected:
         raise IDXError(f"{path}: truncated: the header promises {expected} data bytes, the file has {actual}")
     if actual > expected:
-        raise IDXError(f"{path}: {actual - expected} unexpected bytes after the {expected} data bytes")
+        extra = f"{actual - expected}" if exact else "more"
+        raise IDXError(f"{path}: {extra} unexpected bytes after the {expected} data bytes")
+
+
+MIN_GZIP_SIZE = 18  # a 10-byte header and an 8-byte trailer (CRC-32, size), at the least
+
+
+def check_gzip_size(path: Path) -> None:
+    """An IDXError naming ``path`` when it is too short to be a whole gzip file."""
+    size = path.stat().st_size
+    if size < MIN_GZIP_SIZE:
+        raise IDXError(f"{path}: truncated: {size} bytes is too short for a gzip file "
+                       f"(at least {MIN_GZIP_SIZE}: header and trailer)")
+
+
+def read_head(f: BinaryIO, path: Path) -> tuple:
+    """Read an IDX header from the open stream ``f``: (stored dtype, shape, header length, header bytes)."""
+    head = f.read(4)
+    ndim = head[3] if len(head) == 4 else 0
+    head += f.read(4 * ndim)
+    dtype, shape, header_len = _parse_header(head, path)
+    return dtype, shape, header_len, head
+
+
+def _read_at_most(f: BinaryIO, n: int, chunk: int = 1 << 20) -> bytes:
+    """Up to ``n`` bytes of the stream, read in chunks (``n`` may be absurd: only what is there is kept)."""
+    blocks, got = [], 0
+    while got < n:
+        block = f.read(min(chunk, n - got))
+        if not block:
+            break
+        blocks.append(block)
+        got += len(block)
+    return b"".join(blocks)
+
+
+def copy_gzipped_idx(path: Path, out: BinaryIO, chunk: int = 1 << 20) -> None:
+    """Decompress the gzipped IDX file ``path`` into the open file ``out``, as a stream.
+
+    It stops one byte past the size the header declares, so a file holding
+    more than its header says is refused without being inflated whole.
+    Raises IDXError naming ``path`` for a short, damaged or oversized file.
+    """
+    check_gzip_size(path)
+    try:
+        with gzip.open(path, "rb") as f:
+            dtype, shape, _, head = read_head(f, path)
+            expected = math.prod(shape) * dtype.itemsize
+            out.write(head)
+            copied = 0
+            while copied <= expected:
+                block = f.read(min(chunk, expected + 1 - copied))
+                if not block:
+                    break
+                out.write(block)
+                copied += len(block)
+    except EOFError as error:  # a gzip stream cut short
+        raise IDXError(f"{path}: truncated: the compressed stream ends early ({error})") from None
+    except (gzip.BadGzipFile, zlib.error) as error:
+        raise IDXError(f"{path}: damaged gzip data ({error})") from None
+    _check_size(path, expected, copied, exact=False)
 
 
 def read_idx(path: PathLike, mmap: bool = False) -> numpy.ndarray:
@@ -99,25 +162,25 @@ def read_idx(path: PathLike, mmap: bool = False) -> numpy.ndarray:
     gzipped = is_gzip(path)
     if mmap and gzipped:
         raise ValueError(f"{path} is gzipped: it cannot be memory-mapped (decompress it first, or pass mmap=False)")
+    if gzipped:
+        check_gzip_size(path)
     with _open(path) as f:
         try:
-            head = f.read(4)
-            ndim = head[3] if len(head) == 4 else 0
-            head += f.read(4 * ndim)
-            dtype, shape, header_len = _parse_header(head, path)
+            dtype, shape, header_len, _ = read_head(f, path)
             expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for absurd headers
             if not gzipped:  # the size is known before reading: check it first
                 _check_size(path, expected, path.stat().st_size - header_len)
             if mmap and expected > 0:  # (an empty array cannot be memory-mapped)
                 return numpy.memmap(path, dtype=dtype, mode="r", offset=header_len, shape=shape)
-            # Read what the file holds, not what the header promises (a damaged
-            # header must not make us allocate gigabytes), then compare.
-            body = f.read()
+            # A gzip stream's size is known only by inflating it: read at most one
+            # byte more than the header promises (a damaged header must not make
+            # us allocate gigabytes, nor a small bomb inflate whole), then compare.
+            body = _read_at_most(f, expected + 1) if gzipped else f.read()
         except EOFError as error:  # a gzip stream cut short
             raise IDXError(f"{path}: truncated: the compressed stream ends early ({error})") from None
         except (gzip.BadGzipFile, zlib.error) as error:
             raise IDXError(f"{path}: damaged gzip data ({error})") from None
-    _check_size(path, expected, len(body))
+    _check_size(path, expected, len(body), exact=not gzipped)
     array = numpy.frombuffer(body, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))  # a writable copy in native byte order
 

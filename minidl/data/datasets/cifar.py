@@ -22,7 +22,10 @@ PathLike = Union[str, os.PathLike]
 class CIFAR10(Dataset):
     """CIFAR-10 from ``cifar-10-batches-bin/`` (found or downloaded like the other datasets).
 
-    Inputs (3, 32, 32) float32 in [0, 1]; labels int64 in 0..9.
+    Inputs (3, 32, 32) float32 in [0, 1]; labels int64 in 0..9. A label byte
+    outside 0..9 (a damaged file) is an error naming the file and the record,
+    raised when a batch holding it is read (the labels are spread through the
+    whole file, so checking them all up front would read all of it).
     """
 
     classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -60,9 +63,22 @@ class CIFAR10(Dataset):
 
     def get_batch(self, indices: Sequence[int]) -> tuple:
         """Gather the records from the memory maps; split label byte and pixels."""
-        rows = self._rows(numpy.asarray(indices, dtype=numpy.int64))
+        idx = numpy.asarray(indices, dtype=numpy.int64)
+        rows = self._rows(idx)
+        labels = rows[:, 0].astype(numpy.int64)  # (B,)
+        self._check_labels(idx, labels)
         x = rows[:, 1:].reshape(-1, 3, 32, 32).astype(numpy.float32) / 255.0  # (B, 3, 32, 32)
-        return x, rows[:, 0].astype(numpy.int64)
+        return x, labels
+
+    def _check_labels(self, idx: numpy.ndarray, labels: numpy.ndarray) -> None:
+        """A ValueError naming the file and record of the first label outside 0..9."""
+        bad = numpy.flatnonzero(labels >= len(self.classes))
+        if len(bad):
+            i = int(idx[bad[0]]) % len(self)
+            part = int(numpy.searchsorted(self.offsets, i, side="right") - 1)
+            raise ValueError(f"{self.parts[part].filename}: record {i - int(self.offsets[part])} has label "
+                             f"{int(labels[bad[0]])}; CIFAR-10 labels must lie in 0..{len(self.classes) - 1} "
+                             "(a damaged file?)")
 
     def __getitem__(self, index: int) -> tuple:
         x, y = self.get_batch([index + len(self) if index < 0 else index])

@@ -7,6 +7,7 @@ kilobytes of memory, and a batch of 128 rows reads about 128 lines.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -30,7 +31,9 @@ class CSVDataset(Dataset):
         scale: multiplies the pixels (default 1/255 for 0-255 values).
         chunk_size: bytes read at a time while indexing the rows.
 
-    Inputs are float32; labels int64.
+    Inputs are float32; labels int64. A label must be a whole number >= 0
+    ("3" or "3.0"; not 3.7, -1, inf or 1e30), and the file UTF-8 text: else a
+    ValueError naming the file and the data row.
     """
 
     def __init__(self, path: PathLike, label_column: int = 0, image_shape: Optional[Sequence[int]] = None,
@@ -83,12 +86,19 @@ class CSVDataset(Dataset):
         except ValueError:
             return False
 
-    def _line(self, offset: int, f=None) -> str:
+    def _line(self, offset: int, f=None, row: Optional[int] = None) -> str:
+        """The line starting at byte ``offset``, decoded (a ValueError naming file and row if not UTF-8)."""
         if f is None:
             with open(self.path, "rb") as f:
-                return self._line(offset, f)
+                return self._line(offset, f, row)
         f.seek(int(offset))
-        return f.readline().decode("utf-8").strip()
+        raw = f.readline()
+        try:
+            return raw.decode("utf-8").strip()
+        except UnicodeDecodeError as error:
+            where = f"data row {row}" if row is not None else f"the line at byte {int(offset)}"
+            raise ValueError(f"{self.path}: {where} is not UTF-8 text (byte {raw[error.start]:#04x} "
+                             f"at column {error.start}): {raw[:80]!r}") from None
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -96,10 +106,15 @@ class CSVDataset(Dataset):
     def _parse(self, line: str, row: int) -> tuple:
         values = line.split(",")
         try:
-            label = int(float(values.pop(self.label_column)))
+            label_text = values.pop(self.label_column)
+            label = float(label_text)
             x = numpy.asarray(values, dtype=numpy.float32) * numpy.float32(self.scale)
         except (ValueError, IndexError) as error:
             raise ValueError(f"{self.path}: data row {row} is not a row of numbers ({error}): {line[:80]!r}") from None
+        if not (math.isfinite(label) and label == int(label) and 0 <= label < 2**63):
+            raise ValueError(f"{self.path}: data row {row}: the label must be a whole number >= 0 "
+                             f"(a class index), got {label_text.strip()!r}")
+        label = int(label)
         if self.image_shape is not None:
             if x.size != int(numpy.prod(self.image_shape)):
                 raise ValueError(f"{self.path}: data row {row} has {x.size} pixel values, "
@@ -112,7 +127,7 @@ class CSVDataset(Dataset):
         xs, ys = [], []
         with open(self.path, "rb") as f:
             for i in indices:
-                x, y = self._parse(self._line(self.offsets[int(i)], f), int(i))
+                x, y = self._parse(self._line(self.offsets[int(i)], f, int(i)), int(i))
                 xs.append(x)
                 ys.append(y)
         shapes = {x.shape for x in xs}

@@ -12,19 +12,16 @@ set, say) never mix.
 """
 from __future__ import annotations
 
-import gzip
 import os
-import shutil
 import struct
 import tempfile
-import zlib
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy
 
 from ..dataset import Dataset
-from ..idx import IDXError, is_gzip, read_idx
+from ..idx import IDXError, check_gzip_size, copy_gzipped_idx, is_gzip, read_idx
 from ..sources import FASHION_MNIST as FASHION_MNIST_SOURCE
 from ..sources import MNIST as MNIST_SOURCE
 from ..sources import Source, cache_dir, locate
@@ -55,6 +52,7 @@ def memory_mapped_idx(path: Path, cache: Path) -> numpy.ndarray:
     """
     if not is_gzip(path):
         return read_idx(path, mmap=True)
+    check_gzip_size(path)  # (the CRC-32 is read from its last 8 bytes)
     name = path.name[:-3] if path.name.endswith(".gz") else path.name
     cached = cache / f"{name}.{_gzip_crc32(path):08x}"
     if cached.is_file():
@@ -69,12 +67,10 @@ def memory_mapped_idx(path: Path, cache: Path) -> numpy.ndarray:
         return read_idx(path)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, gzip.open(path, "rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
+        with os.fdopen(fd, "wb") as out:
+            copy_gzipped_idx(path, out)  # stops at the size the header declares
         read_idx(tmp, mmap=True)  # header and size checked before it takes the real name
         os.replace(tmp, cached)
-    except (EOFError, gzip.BadGzipFile, zlib.error) as error:  # before OSError: BadGzipFile is one
-        raise IDXError(f"{path}: damaged gzip data ({error})") from None
     except OSError:  # the cache is full or read-only: read into memory instead
         return read_idx(path)
     finally:
