@@ -14,10 +14,14 @@ class RandomErasing(Transform):
     """With probability ``p``, fill a random rectangle of each image with ``value``.
 
     The rectangle's area is a fraction of the image from U(``scale``), its
-    aspect ratio (h / w) log-uniform in ``ratio``. Sides are whole pixels, so
-    like torchvision up to 10 draws are tried per image and the first whose
-    rounded rectangle fits inside the image *and* whose rounded area is still
-    within ``scale`` is used; with none, that image is left as it is.
+    aspect ratio (h / w) log-uniform in ``ratio``, its sides rounded to whole
+    pixels. As torchvision does, up to 10 draws are tried per image and the
+    first whose rectangle *fits* (1 <= h < H and 1 <= w < W) is used; its
+    rounded area may then lie a rounding step outside ``scale``, which is
+    fine. When none of the 10 fits (a scale or ratio too large for the image),
+    that image is left as it is, again as torchvision. So with ``p=1`` and a
+    rectangle that fits, every image is erased. (torchvision also takes a
+    draw that rounds to 0 pixels, erasing nothing; minidl tries the next.)
 
     ``value``: a number, one number per channel, or "random" (fresh N(0, 1)
     values per pixel, drawn on the CPU like every random number here).
@@ -45,8 +49,7 @@ class RandomErasing(Transform):
         aspect = numpy.exp(self.rng.uniform(math.log(self.ratio[0]), math.log(self.ratio[1]), (n, self.TRIES)))
         eh = numpy.round(numpy.sqrt(area * aspect)).astype(numpy.int64)
         ew = numpy.round(numpy.sqrt(area / aspect)).astype(numpy.int64)
-        kept = eh * ew / (h * w)
-        fits = (eh >= 1) & (ew >= 1) & (eh <= h) & (ew <= w) & (kept >= self.scale[0]) & (kept <= self.scale[1])
+        fits = (eh >= 1) & (ew >= 1) & (eh < h) & (ew < w)  # torchvision's test: the rectangle fits
         first = fits.argmax(axis=1)  # the first draw that fits (0 when none does; masked below)
         rows = numpy.arange(n)
         eh, ew = eh[rows, first], ew[rows, first]

@@ -340,11 +340,31 @@ def test_erased_area_within_the_asked_range(xp):
     out, p = op(x, return_params=True)
     area = (host(out) == -1).reshape(200, -1).mean(axis=1)
     erased = area > 0
-    assert erased.mean() > 0.95
-    assert area[erased].min() >= 0.1 and area[erased].max() <= 0.2
+    assert erased.all()  # p = 1 and every draw fits a 20x20 image
+    h, w = p["height"], p["width"]
+    # each side is a rounded sqrt(A r) or sqrt(A / r) with A in scale: A lies in [(h-.5)(w-.5), (h+.5)(w+.5)]
+    assert ((h - 0.5) * (w - 0.5) <= 0.2 * 400).all() and ((h + 0.5) * (w + 0.5) >= 0.1 * 400).all()
     assert np.array_equal(area, p["height"] * p["width"] / 400)
     ratio = p["height"][erased] / p["width"][erased]
     assert ratio.min() >= 0.5 / 1.5 and ratio.max() <= 2.0 * 1.5  # up to the rounding of the sides
+
+
+def test_erasing_with_p1_erases_every_image_for_a_fixed_scale(xp):
+    # before: a draw was kept only if its *rounded* area was exactly in scale, which a
+    # fixed scale rarely allows: about one image in five was left untouched
+    op = A.RandomErasing(p=1.0, scale=(0.1, 0.1), value=-1.0, seed=3)
+    out, p = op(batch(xp, (300, 2, 40, 40)), return_params=True)
+    erased = (host(out) == -1).reshape(300, -1).sum(axis=1) / 2  # pixels per channel
+    assert (erased > 0).all() and np.array_equal(erased, p["height"] * p["width"])
+    assert (p["height"] < 40).all() and (p["width"] < 40).all()
+    assert abs(erased.mean() - 160) < 8  # 0.1 of 1600 pixels, up to the rounding of the sides
+
+
+def test_erasing_leaves_the_image_when_no_draw_fits(xp):
+    # torchvision's fallback: after 10 draws that do not fit (h < H, w < W), the image is returned as it is
+    x = batch(xp, (20, 1, 10, 10))
+    out, p = A.RandomErasing(p=1.0, scale=(1.0, 1.0), ratio=(1.0, 1.0), seed=0)(x, return_params=True)
+    assert np.array_equal(host(out), host(x)) and not p["height"].any()
 
 
 def test_erasing_probability_and_values(xp):
