@@ -145,6 +145,7 @@ case("relu", F.relu, TF.relu, ((4, 5),), make=away_from_zero)
 for slope in (0.01, 0.2):
     case(f"leaky_relu {slope}", lambda a, s=slope: F.leaky_relu(a, s), lambda a, s=slope: TF.leaky_relu(a, s),
          ((4, 5),), make=away_from_zero)
+case("relu6", F.relu6, TF.relu6, ((4, 5),), make=lambda rng, shape: rng.uniform(-3, 9, shape))
 case("sigmoid", F.sigmoid, torch.sigmoid, ((4, 5),))
 case("tanh", F.tanh, torch.tanh, ((4, 5),))
 for axis in (-1, 0, 1):
@@ -191,6 +192,12 @@ case("binary_cross_entropy_with_logits pos_weight",
      lambda x, t, pw: F.binary_cross_entropy_with_logits(x, t, pos_weight=pw),
      lambda x, t, pw: TF.binary_cross_entropy_with_logits(x, t, pos_weight=pw), ((4, 3),),
      constants=lambda rng: (rng.integers(0, 2, (4, 3)).astype(np.float64), rng.uniform(0.5, 3, (3,))))
+
+# ------------------------------------------------------------------ padding
+for mode in ("constant", "reflect", "replicate", "circular"):
+    for pad_, shape in (((1, 2), (2, 3, 5)), ((2, 1, 0, 3), (2, 3, 4, 5))):  # torch: 3-d for one axis
+        case(f"pad {mode} {pad_}", lambda x, m=mode, p=pad_: F.pad(x, p, m, value=0.0 if m != "constant" else 0.7),
+             lambda x, m=mode, p=pad_: TF.pad(x, p, m, value=None if m != "constant" else 0.7), (shape,))
 
 # ------------------------------------------------------------------ convolution
 CONV = [

@@ -185,3 +185,23 @@ def softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
 def log_softmax(x: Any, axis: int = -1, *, dim: int | None = None) -> Tensor:
     """log(softmax(x)) along ``axis``, computed stably (finite for logits of +-1000)."""
     return LogSoftmax(_pick_axis("log_softmax", x, axis, dim))(to_float(x))
+
+
+class ReLU6(Function):
+    """y = min(max(x, 0), 6);  gx = gy where 0 < x < 6, else 0 (as PyTorch's hardtanh).
+
+    The ReLU of MobileNetV2 and EfficientNet-Lite: capped so that activations
+    stay in a range that 8-bit quantisation represents well.
+    """
+
+    def forward(self, x):
+        self.x = x
+        return get_array_module(x).clip(x, 0, 6)
+
+    def backward(self, gy):
+        return gy * ((self.x > 0) & (self.x < 6))
+
+
+def relu6(x: Any) -> Tensor:
+    """y = min(max(x, 0), 6), elementwise."""
+    return ReLU6()(to_float(x))

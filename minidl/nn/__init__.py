@@ -1,6 +1,6 @@
 """Layers, losses and initialisation: ``import minidl.nn as nn``."""
 from . import functional, init
-from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, Softmax, Tanh
 from .container import ModuleList, Sequential
 from .linear import Flatten, Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
@@ -9,5 +9,6 @@ from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
 from .fuse import fuse_conv_bn
 from .normalization import BatchNorm1d, BatchNorm2d
+from .padding import ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .summary import summary

@@ -27,6 +27,13 @@ class ReLU(Module):
         return A.relu(x)
 
 
+class ReLU6(Module):
+    """y = min(max(x, 0), 6)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return A.relu6(x)
+
+
 class LeakyReLU(Module):
     """y = x if x > 0 else negative_slope * x."""
 

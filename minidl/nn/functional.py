@@ -5,7 +5,7 @@ a ``Function`` with its forward and backward side by side. This module only
 gathers them under one name; each line says where to read an op.
 """
 # Activations: minidl/functional/activation.py
-from ..functional.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401
+from ..functional.activation import leaky_relu, log_softmax, relu, relu6, sigmoid, softmax, tanh  # noqa: F401
 
 # Losses: minidl/functional/loss.py
 from ..functional.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss  # noqa: F401
@@ -17,6 +17,9 @@ from ..functional.linear import linear  # noqa: F401
 from ..functional.arith import abs, add, clip, div, exp, log, matmul, mul, neg, pow, sqrt, sub  # noqa: F401,A004
 from ..functional.reduce import max, mean, min, sum  # noqa: F401,A004
 from ..functional.shape import cat, concat, getitem, reshape, squeeze, stack, transpose, unsqueeze  # noqa: F401
+
+# Padding: pad.py
+from ..functional.pad import pad  # noqa: F401
 
 # Convolution, pooling, normalisation, dropout: conv.py, pool.py, norm.py, dropout.py
 from ..functional.conv import col2im, conv2d, im2col  # noqa: F401
