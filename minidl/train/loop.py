@@ -40,7 +40,7 @@ import numbers
 import re
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
 
 import numpy
 
@@ -102,7 +102,7 @@ def _check_batch(batch: Any, where: str) -> tuple:
     return batch[0], batch[1]
 
 
-def split_validation(train_loader: DataLoader, validation_split: float) -> tuple:
+def split_validation(train_loader: DataLoader, validation_split: float) -> Tuple[DataLoader, DataLoader]:
     """Keras' ``validation_split`` on a DataLoader: ``(training loader, validation loader)``.
 
     The last ``validation_split`` fraction of the loader's dataset, in the
