@@ -22,7 +22,11 @@ from ._dtypes import to_float
 
 
 class ReLU(Function):
-    """y = max(x, 0);  gx = gy where x > 0, else 0 (0 at the kink, as PyTorch)."""
+    """y = max(x, 0);  gx = gy where x > 0, else 0 (0 at the kink, as PyTorch).
+
+    "Else 0" is a ``where``, not ``gy * mask``: an infinite gy (the slope of
+    h**0.5 at h = 0, say) must give 0 where the unit is off, not inf * 0 = NaN.
+    """
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -30,7 +34,7 @@ class ReLU(Function):
         return xp.maximum(x, 0)
 
     def backward(self, gy):
-        return gy * self.mask
+        return get_array_module(gy).where(self.mask, gy, 0)
 
 
 class LeakyReLU(Function):

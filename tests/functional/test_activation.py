@@ -144,3 +144,11 @@ def test_activation_modules_match_functions(rng):
     assert np.allclose(nn.Tanh()(x).numpy(), F.tanh(x).numpy())
     assert np.allclose(nn.Softmax(dim=1)(x).numpy(), F.softmax(x, 1).numpy())
     assert np.allclose(nn.LogSoftmax(dim=0)(x).numpy(), F.log_softmax(x, 0).numpy())
+
+
+def test_relu_gradient_is_zero_where_off_even_for_an_infinite_upstream(device):
+    # sqrt of ReLU outputs: d sqrt(h)/dh = inf at h = 0; the unit is off there, so dL/dx = 0 (PyTorch), not NaN
+    x = mdl.tensor([-1.0, 0.0, 4.0], requires_grad=True, device=device)
+    with np.errstate(divide="ignore"):
+        (F.relu(x) ** 0.5).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.25]
