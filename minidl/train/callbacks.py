@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import inspect
 import math
+import os
 import sys
 import time
 import warnings
@@ -361,7 +362,11 @@ class CSVLogger(Callback):
 
     Like Keras: ``append=False`` starts a new file at the start of training;
     ``append=True`` adds to an existing one (header written only for a new
-    file). A resumed fit (``initial_epoch > 0``) always appends.
+    file). A resumed fit (``initial_epoch > 0``) always appends, after first
+    dropping the rows of epochs >= ``initial_epoch``: a run that crashed after
+    writing an epoch's row but before saving its checkpoint trains that epoch
+    again, and the file keeps one row per epoch (0, 1, 2, 3, not 0, 1, 2, 2, 3).
+    The shortened file replaces the old one atomically.
     """
 
     def __init__(self, filename: Any, separator: str = ",", append: bool = False):
@@ -375,9 +380,23 @@ class CSVLogger(Callback):
             with open(self.filename, newline="") as f:
                 header = next(csv.reader(f, delimiter=self.separator), None)
             self.keys = header[1:] if header else None
+            if resumed and header:
+                self._keep_epochs_before(self.params["initial_epoch"])
         else:
             self.filename.parent.mkdir(parents=True, exist_ok=True)
             self.filename.write_text("")
+
+    def _keep_epochs_before(self, first: int) -> None:
+        """Rewrite the file with its header and the rows of epochs < ``first`` (atomically)."""
+        with open(self.filename, newline="") as f:
+            rows = list(csv.reader(f, delimiter=self.separator))
+        kept = rows[:1] + [row for row in rows[1:] if _epoch_of(row) is not None and _epoch_of(row) < first]
+        if len(kept) == len(rows):
+            return
+        tmp = self.filename.with_name(f".{self.filename.name}.{os.getpid()}.tmp")
+        with open(tmp, "w", newline="") as f:
+            csv.writer(f, delimiter=self.separator).writerows(kept)
+        os.replace(tmp, self.filename)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -389,6 +408,14 @@ class CSVLogger(Callback):
             if new_file:
                 writer.writerow(["epoch"] + self.keys)
             writer.writerow([epoch] + ["NA" if logs.get(k) is None else logs[k] for k in self.keys])
+
+
+def _epoch_of(row: list) -> Optional[int]:
+    """The epoch a CSV row is for (its first field), or None for a damaged row."""
+    try:
+        return int(row[0])
+    except (IndexError, ValueError):
+        return None
 
 
 class ProgressBar(Callback):

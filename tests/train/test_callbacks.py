@@ -282,3 +282,38 @@ def test_learning_rate_scheduler_one_argument_schedule_keeps_group_ratios():
 def test_callbacks_must_be_callbacks():
     with pytest.raises(TypeError, match="minidl.train.Callback"):
         CallbackList([object()], Scripted(), {})
+
+
+def test_csv_logger_on_resume_drops_the_rows_after_the_checkpoint(tmp_path):
+    """A crash between the logger's append and the checkpoint: the resumed run writes each epoch once."""
+    from minidl.data import DataLoader, TensorDataset
+    from minidl.train import fit
+
+    def build():
+        mdl.manual_seed(0)
+        model = nn.Sequential(nn.Linear(2, 2))
+        rng = np.random.default_rng(0)
+        x, y = rng.standard_normal((16, 2)).astype(np.float32), rng.integers(0, 2, 16)
+        return model, mdl.optim.SGD(model.parameters(), lr=0.1), DataLoader(TensorDataset(x, y), batch_size=8)
+
+    log, ckpt = tmp_path / "log.csv", tmp_path / "ckpt.npz"
+    model, opt, loader = build()
+    fit(model, loader, nn.CrossEntropyLoss(), opt, 2, callbacks=[CSVLogger(log)], checkpoint=ckpt, verbose=0)
+    with open(log, "a", newline="") as f:  # epoch 2's row was written, then the process died before its checkpoint
+        f.write("2,0.5,0.5,0.1,1.0\r\n")
+    model, opt, loader = build()
+    fit(model, loader, nn.CrossEntropyLoss(), opt, 4, callbacks=[CSVLogger(log)], checkpoint=ckpt,
+        resume_from=ckpt, verbose=0)
+    rows = log.read_text().splitlines()
+    assert rows[0].startswith("epoch,accuracy,loss") and [r.split(",")[0] for r in rows[1:]] == ["0", "1", "2", "3"]
+    assert "2,0.5,0.5,0.1,1.0" not in rows
+    assert sorted(os.listdir(tmp_path)) == ["ckpt.npz", "log.csv"]  # the rewrite left no temporary file
+
+
+def test_csv_logger_resume_keeps_rows_before_the_first_epoch_and_drops_damaged_ones(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,val_loss\n0,1.0\n1,0.5\n2,0.25\n3,0.1\nbroken\n")
+    run(CSVLogger(path), [], params={"initial_epoch": 2})
+    assert path.read_text().splitlines() == ["epoch,val_loss", "0,1.0", "1,0.5"]
+    run(CSVLogger(path, append=True), [])  # a plain append (no resume) keeps every row
+    assert path.read_text().splitlines() == ["epoch,val_loss", "0,1.0", "1,0.5"]
