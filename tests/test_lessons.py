@@ -1,4 +1,10 @@
-"""Every lesson runs start to finish with --fast --no-pause: a broken lesson breaks the build."""
+"""Every lesson runs start to finish with --fast --no-pause, and shows the effect its text claims.
+
+A lesson notes the numbers it measures with ``minidl.lessons.record``; the
+checks below assert each claimed effect on them, with a margin, so that a
+lesson whose numbers stop teaching what its text says breaks the build.
+"""
+import json
 import os
 import subprocess
 import sys
@@ -10,14 +16,43 @@ from minidl.lessons import find_lessons
 LESSONS = find_lessons()
 
 
+def check_08(r):
+    """Regularisation: smaller weights, lower test loss, and an early stop that does stop."""
+    assert r["norm_l2"] < 0.6 * r["norm_none"]  # the L2 penalty shrinks the weights
+    assert r["norm_adamw"] < 0.95 * r["norm_none"]  # so does decoupled decay, less at this lambda
+    for remedy in ("l2", "adamw", "dropout", "early"):
+        assert r[f"test_loss_{remedy}"] < r["test_loss_none"] - 0.02, remedy  # less confidently wrong
+    assert r["train_none"] > r["test_none"] + 0.1  # the network memorises without regularisation
+    assert r["early_epochs"] < r["epochs"] - 10 and r["early_best"] < r["early_epochs"]  # it stopped, went back
+    assert r["train_early"] - r["test_early"] < r["train_none"] - r["test_none"] - 0.03  # the gap narrows
+    # The replayed rules: more patience stops later, a bigger min_delta or an unreached baseline sooner.
+    assert r["replay_p10"] > r["replay_p3"] > r["replay_delta"]
+    assert r["replay_baseline"] < r["replay_p3"]
+
+
+def check_10(r):
+    """Transfer learning: every transfer method beats training from scratch on 10 images per class."""
+    for method in ("frozen", "logistic", "finetune"):
+        assert r[method] > r["scratch"] + 0.015, method
+    assert r["frozen_val_epoch5"] > r["scratch_val_epoch5"] + 0.1  # and it gets there sooner
+
+
+EFFECTS = {"08": check_08, "10": check_10}
+
+
 def test_there_are_lessons():
-    assert len(LESSONS) >= 3
+    assert len(LESSONS) >= 13
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_runs(path, tmp_path):
+def test_lesson_runs_and_shows_its_effect(path, tmp_path):
     env = dict(os.environ, MINIDL_LESSON_OUT=str(tmp_path), MPLBACKEND="Agg")
     proc = subprocess.run([sys.executable, "-m", "minidl.lessons", "run", path.name[:2], "--no-pause", "--fast"],
-                          capture_output=True, text=True, timeout=120, env=env)
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "done in" in proc.stdout
+    number = path.name[:2]
+    if number in EFFECTS:
+        results = tmp_path / number / "results.json"
+        assert results.is_file(), f"lesson {number} recorded no results"
+        EFFECTS[number](json.loads(results.read_text()))
