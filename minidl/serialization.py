@@ -278,6 +278,9 @@ def load(path: PathLike) -> Any:
     remove_stale_temporaries(path)
     with open(path, "rb") as f:
         magic = f.read(4)
+    if magic[:1] == b"\x80":  # pickle's PROTO opcode: a pickle, e.g. a torch.save file of the legacy format
+        raise ValueError(f"{path} is a Python pickle (a legacy torch.save file?), not an .npz; minidl does not "
+                         f"unpickle files (that could run code). {_IMPORT_TORCH}")
     if magic != _ZIP_MAGIC:
         raise ValueError(f"{path} is not an .npz file (it does not start as a zip archive does)")
     try:
@@ -302,6 +305,11 @@ def load(path: PathLike) -> Any:
     return _decode(structure, arrays, path)
 
 
+_IMPORT_TORCH = ("To import PyTorch weights, export them as arrays in PyTorch: "
+                 "numpy.savez('weights.npz', **{k: v.numpy() for k, v in torch.load(path).items()}); "
+                 "then in minidl: mdl.transfer.load_torch_state_dict(model, mdl.load('weights.npz'))")
+
+
 class _FileError(Exception):
     """A problem :func:`load` found and described itself (the message already names the path)."""
 
@@ -311,12 +319,8 @@ def _read_members(archive: zipfile.ZipFile, path: Path) -> dict:
     infos = archive.infolist()
     names = [info.filename for info in infos]
     if any(name.rsplit("/", 1)[-1] == "data.pkl" for name in names):
-        raise _FileError(
-            f"{path} is a PyTorch file (torch.save), which holds pickled objects; minidl does not unpickle "
-            "it (that could run code). To import PyTorch weights, export them as arrays in PyTorch: "
-            "numpy.savez('weights.npz', **{k: v.numpy() for k, v in torch.load(path).items()}); "
-            "then in minidl: mdl.transfer.load_torch_state_dict(model, mdl.load('weights.npz'))"
-        )
+        raise _FileError(f"{path} is a PyTorch file (torch.save), which holds pickled objects; minidl does not "
+                         f"unpickle it (that could run code). {_IMPORT_TORCH}")
     file_size = path.stat().st_size
     arrays = {}
     for info in infos:

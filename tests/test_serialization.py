@@ -292,6 +292,15 @@ def test_torch_save_zip_is_refused_with_how_to_import(tmp_path):
         mdl.load(path)
 
 
+def test_a_pickle_file_is_refused_with_how_to_import(tmp_path):
+    import pickle
+    path = tmp_path / "legacy.pt"
+    path.write_bytes(pickle.dumps({"w": [1.0, 2.0]}, protocol=2))  # what torch.save's legacy format starts as
+    with pytest.raises(ValueError, match=re.escape(str(path)) + r" is a Python pickle \(a legacy torch.save file\?\)"
+                                         r".*load_torch_state_dict"):
+        mdl.load(path)
+
+
 def test_members_that_are_not_npy_are_refused(tmp_path):
     path = write_zip(tmp_path / "m.npz", {"a.npy": structure_member("x"), "notes.txt": b"hello"})
     with pytest.raises(ValueError, match=r"m\.npz holds a member 'notes.txt' that is not an .npy array"):
