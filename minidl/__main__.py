@@ -219,17 +219,19 @@ def _writable_folder(out: Path, create: bool) -> None:
         raise UsageError(f"--out {out} is not writable ({error.strerror}); choose another folder") from None
 
 
-def _claim(out: Path, overwrite: bool) -> None:
-    """Make ``out`` ready for a new run: it must be empty, unless --overwrite removes the old run's files."""
+def _refuse_used(out: Path, overwrite: bool) -> None:
+    """A new run needs an empty --out, or --overwrite."""
     entries = sorted(p.name for p in out.iterdir())
-    if not entries:
-        return
-    if not overwrite:
+    if entries and not overwrite:
         shown = ", ".join(entries[:4]) + (f" and {len(entries) - 4} more" if len(entries) > 4 else "")
         raise UsageError(f"--out {out} is not empty ({shown}); add --resume to continue the run in it, "
                          f"--overwrite to start a new one there, or choose another folder")
+
+
+def _clear_old_run(out: Path) -> None:
+    """--overwrite: remove the old run's files (only minidl's own), settings.json first."""
     old = _run_files(out)
-    old.sort(key=lambda p: p.name != "settings.json")  # settings first: a half-cleared folder cannot be resumed
+    old.sort(key=lambda p: p.name != "settings.json")  # a half-cleared folder cannot be resumed
     for path in old:
         path.unlink()
     if old:
@@ -300,61 +302,46 @@ def _interrupted(out: Path, checkpoint: Path, settings: dict, device: str) -> st
 
 # ------------------------------------------------------------ the commands
 def cmd_train(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    settings_path = out / "settings.json"
-    if args.resume and args.overwrite:
-        raise UsageError("give --resume (continue the run in --out) or --overwrite (start a new one), not both")
-    if args.resume and not settings_path.is_file():
-        raise UsageError(f"--resume: {settings_path} not found; start the run without --resume first")
-    # Everything is checked before anything on disk changes.
-    settings = _resumed_settings(args, settings_path) if args.resume else _new_settings(args)
+    """Check everything, then clear (--overwrite) or resume, train, report the test set once, write the run."""
+    out, checkpoint = Path(args.out), Path(args.out) / "checkpoint.npz"
+    settings = _settings(args, out)
     choice = DATASETS[settings["dataset"]]
     mdl.manual_seed(settings["seed"])  # the seed decides the initial weights and the augmentation's draws
     transform = _augmentations(settings["augment"], choice.image_shape)
     model = _model(settings["model"], choice.image_shape)
     _writable_folder(out, create=not args.resume)
-    if not args.resume:
-        _claim(out, args.overwrite)
+    if args.resume and checkpoint.exists():
+        _check_belongs(checkpoint, settings["run_id"])
+    elif not args.resume:
+        _refuse_used(out, args.overwrite)
     if args.device != "cpu":
         try:
             mdl.set_backend(args.device)
         except RuntimeError as error:  # CuPy missing: the error says how to install it
             raise UsageError(str(error)) from None
     try:
-        train_set = choice.make(train=True, download=True)
-        test_set = choice.make(train=False, download=True)
+        train_set, test_set = _data(choice, settings["limit"])
     except (FileNotFoundError, mdl.data.DownloadError) as error:
         print(f"python -m minidl train: {error}", file=sys.stderr)
         return 1
-    if settings["limit"]:
-        limit = settings["limit"]
-        train_set = mdl.data.Subset(train_set, range(min(limit, len(train_set))))
-        test_set = mdl.data.Subset(test_set, range(min(max(limit // 5, 100), len(test_set))))
-    model.to(args.device)
-    loader = mdl.data.DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True, seed=settings["seed"],
-                                 transform=transform, prefetch=2, device=args.device)
-    if settings["val_split"]:
-        try:
-            train_loader, val_loader = mdl.train.split_validation(loader, settings["val_split"])
-        except ValueError as error:
-            raise UsageError(f"--val-split: {error}") from None
-    else:
-        train_loader, val_loader = loader, None
+    train_loader, val_loader = _training_loaders(train_set, transform, settings, args.device)
     test_loader = mdl.data.DataLoader(test_set, batch_size=500, device=args.device)
+
+    # Every check has passed: only now does the folder change.
+    if args.overwrite:
+        _clear_old_run(out)
+    _write_json_atomically(out / "settings.json", settings)  # before any checkpoint: its run id names the run
     n_val = len(val_loader.dataset) if val_loader is not None else 0
     print(f"{settings['dataset']}: {len(train_loader.dataset)} training images, {n_val} validation images "
           f"(the last {settings['val_split']:.0%} of the training set, not augmented), {len(test_set)} test images "
           f"(evaluated once, after training)" + (f"; recipe {settings['recipe']}" if settings["recipe"] else ""))
+    model.to(args.device)
     nn.summary(model, choice.image_shape)
     optimizer = mdl.optim.Adam(model.parameters(), lr=settings["lr"])
     callbacks = []
     if settings["patience"] is not None:  # choose the epoch on the validation data, never on the test set
         callbacks.append(mdl.train.EarlyStopping(monitor="val_loss", patience=settings["patience"],
                                                  restore_best_weights=True))
-    checkpoint = out / "checkpoint.npz"
-    if args.resume and checkpoint.exists():
-        _check_belongs(checkpoint, settings["run_id"])
-    _write_json_atomically(settings_path, settings)  # before any checkpoint: its run id names the run
     loss = nn.CrossEntropyLoss()
     start = time.perf_counter()
     try:
@@ -367,6 +354,43 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 130
     print(f"training took {time.perf_counter() - start:.1f} s")
     _report_test(model, test_loader, loss, settings["augment"])
+    _write_results(out, model, history)
+    return 0
+
+
+def _settings(args: argparse.Namespace, out: Path) -> dict:
+    """The run's settings: saved ones for --resume, else new ones (with a new run id)."""
+    settings_path = out / "settings.json"
+    if args.resume and args.overwrite:
+        raise UsageError("give --resume (continue the run in --out) or --overwrite (start a new one), not both")
+    if args.resume and not settings_path.is_file():
+        raise UsageError(f"--resume: {settings_path} not found; start the run without --resume first")
+    return _resumed_settings(args, settings_path) if args.resume else _new_settings(args)
+
+
+def _data(choice: DatasetChoice, limit: Optional[int]) -> tuple:
+    """(training set, test set); with --limit, the first ``limit`` training images and a fifth as many test ones."""
+    train_set, test_set = choice.make(train=True, download=True), choice.make(train=False, download=True)
+    if limit:
+        train_set = mdl.data.Subset(train_set, range(min(limit, len(train_set))))
+        test_set = mdl.data.Subset(test_set, range(min(max(limit // 5, 100), len(test_set))))
+    return train_set, test_set
+
+
+def _training_loaders(train_set: Any, transform: Any, settings: dict, device: str) -> tuple:
+    """(training loader, validation loader or None): the last --val-split of the training set is held out."""
+    loader = mdl.data.DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True, seed=settings["seed"],
+                                 transform=transform, prefetch=2, device=device)
+    if not settings["val_split"]:
+        return loader, None
+    try:
+        return mdl.train.split_validation(loader, settings["val_split"])
+    except ValueError as error:  # e.g. too few images to hold any out
+        raise UsageError(f"--val-split: {error}") from None
+
+
+def _write_results(out: Path, model: nn.Module, history: Any) -> None:
+    """model.npz, history.csv and (with matplotlib) curves.png."""
     mdl.save(model.state_dict(), out / "model.npz")
     history.to_csv(out / "history.csv", first_epoch=1)  # epochs numbered as the console shows them
     try:
@@ -375,7 +399,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         print("(curves.png skipped: pip install 'minidl[plot]' for matplotlib)")
     print(f"wrote {out}/: settings.json checkpoint.npz model.npz history.csv"
           + (" curves.png" if (out / "curves.png").exists() else ""))
-    return 0
 
 
 def _report_test(model: nn.Module, test_loader: Any, loss: Any, augment: str) -> None:

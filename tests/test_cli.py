@@ -174,6 +174,16 @@ def test_overwrite_clears_old_state(tmp_path, fake_datasets, capsys, monkeypatch
     assert [r.split(",")[0] for r in (out / "history.csv").read_text().splitlines()] == ["epoch", "1", "2", "3"]
 
 
+def test_overwrite_changes_nothing_when_a_check_fails(tmp_path, fake_datasets, capsys):
+    out = tmp_path / "run"
+    assert train(out, "--epochs", 1) == 0
+    before = files(out)
+    capsys.readouterr()
+    assert train(out, "--overwrite", "--limit", 5) == 2  # 10% of 5 images holds out none: found after loading data
+    assert "--val-split: validation_split=0.1 of 5 samples holds out none" in one_line(capsys.readouterr().err)
+    assert files(out) == before  # the old run is still whole
+
+
 def test_resume_refuses_foreign_checkpoint(tmp_path, fake_datasets, capsys, monkeypatch):
     # The scenario at tiny size: run A finishes; run B, other settings, is stopped after
     # its first checkpoint; --resume must continue B exactly, and never adopt A's checkpoint.
