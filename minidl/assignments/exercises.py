@@ -1,21 +1,40 @@
-"""The exercises: where each one lives in the source and how it is graded.
+"""The exercises: where each one lives in the source, its cases, how a case is run.
 
-Every exercise gives three things, all written against a package passed in as
-``mdl`` (the reference minidl or a student's copy, imported in separate
-processes so the two never mix):
+Grading is split between two processes that never trust each other's verdicts
+(see :mod:`minidl.assignments.grader`):
 
-* ``cases(rng)``    fresh random inputs, as NumPy arrays;
-* ``run(mdl, case)``  what to compare with the reference: forward outputs and
-                      gradients (or an optimizer's trajectory), as NumPy arrays;
-* ``check(mdl, case)``  an independent check that needs no reference, usually
-                      ``mdl.gradcheck``; it raises on failure.
+* the **student's process** only *evaluates*: ``exercise.evaluate(mdl, case)``
+  runs the student's code on a case's inputs and returns raw NumPy arrays
+  (outputs, and gradients under the upstream gradient ``upstream(case, shape)``);
+* the **grader's process** *judges*: it evaluates the same case with the
+  reference minidl and compares, computes the finite differences itself (from
+  the student's forward values on perturbed inputs it sends, see
+  :func:`perturbations`), and runs the exercise's ``judge``, if any.
+
+Every function here is written against a package passed in as ``mdl``: the
+reference minidl in the grader, the student's code in the student's process.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Optional
+import contextlib
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
 
 import numpy
+
+EPS = 1e-6  # finite-difference step (inputs are float64 and of order 1)
+FD_ATOL, FD_RTOL = 1e-6, 1e-5
+DIRECTIONS = 2  # random directions per input for the finite-difference check
+
+
+@dataclass
+class Case:
+    """One graded input: a label a student can read, arrays, and options."""
+
+    label: str  # e.g. "x (1, 2, 8, 9), kernel (2, 3), stride (2, 1), padding 1, dilation 1"
+    arrays: dict  # name -> numpy array (float64 for differentiable inputs)
+    options: dict = field(default_factory=dict)  # JSON-able: ints, floats, bools, lists, strings
 
 
 @dataclass
@@ -23,115 +42,147 @@ class Exercise:
     name: str  # the marker name: "# BEGIN SOLUTION <name>"
     title: str
     file: str  # inside the package, e.g. "functional/arith.py"
-    cases: Callable
-    run: Callable
-    check: Optional[Callable] = None
+    cases: Callable  # (numpy Generator) -> list of Case
+    evaluate: Callable  # (mdl, Case, backward: bool) -> {key: numpy array}
+    wrt: tuple = ()  # inputs checked by finite differences: evaluate returns "y" and "grad_<name>"
+    compare: bool = True  # compare with the reference's arrays (False: several answers are right)
+    judge: Optional[Callable] = None  # (Case, {key: array}) -> list of problems, needs no reference
 
 
-def _np(mdl, a):
-    return mdl.backend.to_numpy(a.data if hasattr(a, "data") and not isinstance(a, numpy.ndarray) else a)
+def case_rng(seed: int, name: str) -> numpy.random.Generator:
+    """The generator of one exercise's cases: the same seed gives the same cases, whatever else is graded."""
+    return numpy.random.default_rng([int(seed), zlib.crc32(name.encode())])
 
 
-def _grads_of(mdl, fn, arrays: dict, gy: numpy.ndarray) -> dict:
-    """Forward fn on float64 tensors, backward with gy; outputs and every input's gradient."""
-    tensors = {k: mdl.tensor(v, requires_grad=True) for k, v in arrays.items()}
-    y = fn(**tensors)
-    y.backward(gy)
-    out = {"y": _np(mdl, y)}
-    out.update({f"grad_{k}": (numpy.zeros_like(v) if t.grad is None else mdl.backend.to_numpy(t.grad))
-                for (k, t), v in zip(tensors.items(), arrays.values())})
-    return out
+def label(**options) -> str:
+    """``label(kernel=3, stride=(2, 1))`` -> 'kernel 3, stride (2, 1)'."""
+    def show(v):
+        return str(tuple(v)) if isinstance(v, (list, tuple)) else str(v)
+    return ", ".join(f"{k.replace('_', ' ')} {show(v)}" for k, v in options.items())
 
 
-def _gradcheck(mdl, fn, arrays: dict) -> None:
-    tensors = [mdl.tensor(v, requires_grad=True) for v in arrays.values()]
-    names = list(arrays)
-    mdl.gradcheck(lambda *ts: fn(**dict(zip(names, ts))), tuple(tensors))
+def upstream(case: Case, shape: tuple) -> numpy.ndarray:
+    """The upstream gradient gy of a case, for an output of ``shape`` (the same on both sides)."""
+    return numpy.random.default_rng(int(case.options.get("gy_seed", 0))).standard_normal(tuple(shape))
 
 
-# ------------------------------------------------------------ matmul backward
-_MATMUL_SHAPES = [((3, 4), (4, 2)), ((4,), (4, 3)), ((3, 4), (4,)), ((2, 3, 4), (4, 5))]
+def _np(mdl, a) -> numpy.ndarray:
+    return numpy.asarray(mdl.backend.to_numpy(a.data if isinstance(a, mdl.Tensor) else a))
 
 
-def _matmul_cases(rng):
+def _opt(value):
+    """An option as the ops take it: a list (from JSON) back to a tuple."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+# ------------------------------------------------- finite differences (grader side)
+def perturbations(exercise: Exercise, case: Case, seed: int = 0) -> list:
+    """The perturbed cases the grader sends: (input, direction v, +case, -case) per check."""
+    rng = numpy.random.default_rng(seed)
     out = []
-    for sa, sb in _MATMUL_SHAPES:
-        a, b = rng.standard_normal(sa), rng.standard_normal(sb)
-        out.append({"a": a, "b": b, "gy": rng.standard_normal(numpy.matmul(a, b).shape)})
+    for key in exercise.wrt:
+        for _ in range(DIRECTIONS):
+            v = rng.standard_normal(case.arrays[key].shape)
+            plus = Case(case.label, dict(case.arrays, **{key: case.arrays[key] + EPS * v}), case.options)
+            minus = Case(case.label, dict(case.arrays, **{key: case.arrays[key] - EPS * v}), case.options)
+            out.append((key, v, plus, minus))
     return out
 
 
-def _matmul(a, b):
-    return a @ b
+def finite_difference_problems(case: Case, result: dict, checks: list, forward: list) -> list:
+    """Compare <grad_k, v> with (f(x + eps v) - f(x - eps v)) . gy / (2 eps), for each check.
+
+    ``forward`` holds, per check, the pair of "y" arrays the student's forward
+    gave on the + and - perturbed inputs.
+    """
+    problems = []
+    for (key, v, _, _), (y_plus, y_minus) in zip(checks, forward):
+        grad = result.get(f"grad_{key}")
+        if grad is None or grad.shape != v.shape or y_plus.shape != y_minus.shape:
+            problems.append(f"grad_{key}: missing or of the wrong shape for the finite-difference check")
+            break
+        gy = upstream(case, y_plus.shape)
+        numeric = float(numpy.sum((y_plus.astype(float) - y_minus) * gy) / (2 * EPS))
+        analytic = float(numpy.sum(grad.astype(float) * v))
+        if not abs(numeric - analytic) <= FD_ATOL + FD_RTOL * abs(numeric):
+            problems.append(f"grad_{key} disagrees with finite differences of the forward: along a random "
+                            f"direction v, <grad_{key}, v> = {analytic:.6g} but the forward changes at the rate "
+                            f"{numeric:.6g}")
+            break
+    return problems
 
 
-# ---------------------------------------------------- un-broadcasting (sum_to_shape)
-_BROADCAST_SHAPES = [((3, 1), (4,)), ((2, 3, 4), (3, 1)), ((1, 4), (2, 1, 4)), ((), (2, 3))]
+# -------------------------------------------------------------- op exercises
+def _differentiable(fn: Callable, wrt: tuple) -> Callable:
+    """evaluate for y = fn(mdl, options, **tensors): y, and with backward every gradient in wrt under gy."""
+
+    def evaluate(mdl, case: Case, backward: bool = True) -> dict:
+        tensors = {k: mdl.tensor(v, requires_grad=k in wrt) for k, v in case.arrays.items()}
+        y = fn(mdl, case.options, **tensors)
+        out = {"y": _np(mdl, y)}
+        if backward:
+            y.backward(upstream(case, y.shape))
+            for k in wrt:
+                g = tensors[k].grad
+                out[f"grad_{k}"] = numpy.zeros(case.arrays[k].shape) if g is None else _np(mdl, g)
+        return out
+
+    return evaluate
 
 
-def _broadcast_cases(rng):
-    out = []
-    for sa, sb in _BROADCAST_SHAPES:
-        a, b = rng.standard_normal(sa), rng.standard_normal(sb)
-        out.append({"a": a, "b": b, "gy": rng.standard_normal(numpy.broadcast_shapes(sa, sb))})
-    return out
+def _matmul_cases(rng) -> list:
+    shapes = [((3, 4), (4, 2)), ((4,), (4, 3)), ((3, 4), (4,)), ((2, 3, 4), (4, 5))]
+    return [Case(label(a=sa, b=sb), {"a": rng.standard_normal(sa), "b": rng.standard_normal(sb)},
+                 {"gy_seed": int(rng.integers(2**31))}) for sa, sb in shapes]
 
 
-def _mul(a, b):
-    return a * b
+def _sum_to_shape_cases(rng) -> list:
+    pairs = [((3, 4), (4,)), ((2, 3, 4), (3, 1)), ((2, 1, 4), (1, 4)), ((2, 3), ()), ((3, 4), (3, 4)),
+             ((5, 2, 3), (5, 1, 1))]
+    return [Case(f"a gradient {g} summed to shape {s}", {"g": rng.standard_normal(g)}, {"shape": list(s)})
+            for g, s in pairs]
 
 
-def _op_exercise(name, title, file, cases, fn) -> Exercise:
-    def run(mdl, case):
-        inputs = {k: v for k, v in case.items() if k != "gy"}
-        return _grads_of(mdl, fn, inputs, case["gy"])
-
-    def check(mdl, case):
-        _gradcheck(mdl, fn, {k: v for k, v in case.items() if k != "gy"})
-
-    return Exercise(name, title, file, cases, run, check)
+def _sum_to_shape(mdl, case: Case, backward: bool = True) -> dict:
+    """Calls the exercise itself (not through an op), so a mistake is reported as sum_to_shape's."""
+    out = mdl.backend.sum_to_shape(case.arrays["g"], tuple(case.options["shape"]))
+    return {"sum": numpy.asarray(mdl.backend.to_numpy(out))}
 
 
 # ------------------------------------------------------------------ optimizers
-def _optimizer_cases(rng):
-    return [{"p": rng.standard_normal(5), "grads": rng.standard_normal((4, 5))} for _ in range(3)]
+def _trajectory(make: Callable) -> Callable:
+    """evaluate: the parameter after each of 4 steps with the given gradients."""
 
-
-def _trajectory(make):
-    def run(mdl, case):
-        p = mdl.tensor(case["p"], requires_grad=True)
-        opt = make(mdl, p)
+    def evaluate(mdl, case: Case, backward: bool = True) -> dict:
+        p = mdl.tensor(case.arrays["p"], requires_grad=True)
+        opt = make(mdl, p, case.options)
         steps = []
-        for g in case["grads"]:
-            p.grad = mdl.backend.namespace(p.device).asarray(g)
+        for g in case.arrays["grads"]:
+            p.grad = mdl.backend.to_device(g.copy(), p.device)
             opt.step()
             steps.append(_np(mdl, p).copy())
         return {"trajectory": numpy.stack(steps)}
 
-    return run
+    return evaluate
 
 
-def _check_sgd(mdl, case):
-    """A hand-worked run: lr 0.1, momentum 0.9, grads 0.5, -1, 2 from p = 1."""
-    p = mdl.tensor([1.0], requires_grad=True, dtype="float64")
-    opt = mdl.optim.SGD([p], lr=0.1, momentum=0.9)
-    got = []
-    for g in (0.5, -1.0, 2.0):
-        p.grad = numpy.array([g])
-        opt.step()
-        got.append(float(_np(mdl, p)[0]))
-    numpy.testing.assert_allclose(got, [0.95, 1.005, 0.8545], rtol=1e-12,
-                                  err_msg="SGD with momentum 0.9 from p=1 with grads 0.5, -1, 2")
+def _optimizer_cases(settings: list) -> Callable:
+    def cases(rng) -> list:
+        return [Case(label(**s), {"p": rng.standard_normal(5), "grads": rng.standard_normal((4, 5))}, dict(s))
+                for s in settings]
+    return cases
 
 
-def _check_adam(mdl, case):
-    """The first Adam step moves each weight by lr against the sign of its gradient."""
-    p = mdl.tensor([1.0, -2.0, 3.0], requires_grad=True, dtype="float64")
-    opt = mdl.optim.Adam([p], lr=0.1)
-    p.grad = numpy.array([0.3, -5.0, 1e-3])
-    opt.step()
-    numpy.testing.assert_allclose(_np(mdl, p), [0.9, -1.9, 2.9], rtol=1e-6,
-                                  err_msg="Adam's first step is lr * sign(g) (bias correction)")
+_SGD_SETTINGS = [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, momentum=0.9, dampening=0.5),
+                 dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)]
+_ADAM_SETTINGS = [dict(lr=0.01), dict(lr=0.01, weight_decay=0.1), dict(lr=0.01, betas=[0.8, 0.9], amsgrad=True),
+                  dict(optimizer="AdamW", lr=0.01, weight_decay=0.1)]
+
+
+def _make_adam(mdl, p, options: dict):
+    options = {k: _opt(v) for k, v in options.items()}
+    cls = getattr(mdl.optim, options.pop("optimizer", "Adam"))
+    return cls([p], **options)
 
 
 # ------------------------------------------------------------- the conv stack
@@ -139,222 +190,210 @@ _CONV_GEOMETRY = [  # (x shape, kernel, stride, padding, dilation)
     ((2, 3, 7, 6), (3, 3), 1, 0, 1),
     ((1, 2, 8, 9), (2, 3), (2, 1), 1, 1),
     ((2, 1, 9, 9), (3, 2), 2, (1, 0), (2, 1)),
+    ((1, 2, 6, 6), (2, 2), 2, 0, 1),
 ]
 
 
-def _im2col_cases(rng):
-    out = []
-    for shape, k, s, p, d in _CONV_GEOMETRY:
-        x = rng.standard_normal(shape)
-        out.append({"x": x, "k": numpy.array(k), "s": numpy.array(s), "p": numpy.array(p), "d": numpy.array(d)})
-    return out
+def _pair(v) -> tuple:
+    return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
 
 
-def _option(value):
-    """An option stored as an array back to an int or a pair, as the ops take them."""
-    v = [int(i) for i in numpy.atleast_1d(value)]
-    return v[0] if len(v) == 1 else tuple(v)
+def _out_hw(hw, kernel, stride, padding, dilation) -> tuple:
+    """OH = (H + 2 ph - dh (kh - 1) - 1) // sh + 1, and OW alike."""
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, s, p, d in zip(hw, _pair(kernel), _pair(stride), _pair(padding), _pair(dilation)))
 
 
-def _geometry(case, keys=("k", "s", "p", "d")):
-    return tuple(_option(case[key]) for key in keys)
+def _geometry_options(shape, k, s, p, d) -> dict:
+    return {"kernel": list(k), "stride": list(_pair(s)), "padding": list(_pair(p)), "dilation": list(_pair(d))}
 
 
-def _im2col_fn(case):
-    k, s, p, d = _geometry(case)
-    return lambda mdl, x: mdl.nn.functional.im2col(x, k, s, p, d)
+def _im2col_cases(rng) -> list:
+    return [Case(label(x=shape, kernel=k, stride=s, padding=p, dilation=d), {"x": rng.standard_normal(shape)},
+                 dict(_geometry_options(shape, k, s, p, d), gy_seed=int(rng.integers(2**31))))
+            for shape, k, s, p, d in _CONV_GEOMETRY]
 
 
-def _col2im_fn(case):
-    k, s, p, d = _geometry(case)
-    size = tuple(int(v) for v in case["x"].shape[2:])
-    return lambda mdl, cols: mdl.nn.functional.col2im(cols, size, k, s, p, d)
-
-
-def _geometry_exercise(fn_of_case, input_of):
-    """An op with geometry options: outputs and input gradient under a fixed upstream gradient."""
-
-    def run(mdl, case):
-        fn = fn_of_case(case)
-        x = mdl.tensor(input_of(mdl, case), requires_grad=True)
-        y = fn(mdl, x)
-        gy = numpy.random.default_rng(0).standard_normal(y.shape)
-        y.backward(gy)
-        return {"y": _np(mdl, y), "grad_x": mdl.backend.to_numpy(x.grad)}
-
-    def check(mdl, case):
-        fn = fn_of_case(case)
-        mdl.gradcheck(lambda t: fn(mdl, t), (mdl.tensor(input_of(mdl, case), requires_grad=True),))
-
-    return run, check
-
-
-def _im2col_input(mdl, case):
-    return case["x"]
-
-
-def _col2im_input(mdl, case):
-    k, s, p, d = _geometry(case)
-    with mdl.no_grad():
-        shape = mdl.nn.functional.im2col(mdl.tensor(case["x"]), k, s, p, d).shape
-    return numpy.random.default_rng(1).standard_normal(shape)
-
-
-def _conv_cases(rng):
+def _col2im_cases(rng) -> list:
     out = []
     for (n, c, h, w), k, s, p, d in _CONV_GEOMETRY:
-        groups = 2 if c % 2 == 0 else 1
-        kh, kw = k
-        out.append({"x": rng.standard_normal((n, c, h, w)), "w": rng.standard_normal((4, c // groups, kh, kw)),
-                    "b": rng.standard_normal(4), "s": numpy.array(s), "p": numpy.array(p), "d": numpy.array(d),
-                    "g": numpy.array(groups)})
+        oh, ow = _out_hw((h, w), k, s, p, d)
+        cols = (n, c * k[0] * k[1], oh * ow)
+        out.append(Case(label(cols=cols, output_size=(h, w), kernel=k, stride=s, padding=p, dilation=d),
+                        {"cols": rng.standard_normal(cols)},
+                        dict(_geometry_options((n, c, h, w), k, s, p, d), size=[h, w],
+                             gy_seed=int(rng.integers(2**31)))))
     return out
 
 
-def _conv(mdl, case):
-    s, p, d, g = _geometry(case, ("s", "p", "d", "g"))
-    return lambda x, w, b: mdl.nn.functional.conv2d(x, w, b, s, p, d, g)
+def _geometry(o: dict) -> tuple:
+    return tuple(_opt(o[k]) for k in ("kernel", "stride", "padding", "dilation"))
 
 
-def _pool_cases(rng):
+def _im2col(mdl, o, x):
+    return mdl.nn.functional.im2col(x, *_geometry(o))
+
+
+def _col2im(mdl, o, cols):
+    return mdl.nn.functional.col2im(cols, tuple(o["size"]), *_geometry(o))
+
+
+def _conv_cases(rng) -> list:
     out = []
-    for shape, k, s, p in [((2, 3, 6, 6), 2, 2, 0), ((1, 2, 7, 5), (3, 2), (2, 1), (1, 1)), ((2, 1, 5, 5), 3, 1, 1)]:
-        x = rng.permutation(int(numpy.prod(shape))).reshape(shape) / 10.0  # distinct values: no ties
-        out.append({"x": x, "k": numpy.array(k), "s": numpy.array(s), "p": numpy.array(p)})
+    for (n, c, h, w), k, s, p, d in _CONV_GEOMETRY[:3]:
+        groups = 2 if c % 2 == 0 else 1
+        arrays = {"x": rng.standard_normal((n, c, h, w)), "w": rng.standard_normal((4, c // groups) + k),
+                  "b": rng.standard_normal(4)}
+        out.append(Case(label(x=(n, c, h, w), weight=arrays["w"].shape, stride=s, padding=p, dilation=d, groups=groups),
+                        arrays, dict(_geometry_options((n, c, h, w), k, s, p, d), groups=groups,
+                                     gy_seed=int(rng.integers(2**31)))))
     return out
 
 
-def _pool_fn(case):
-    k, s, p = _geometry(case, ("k", "s", "p"))
-    return lambda mdl, x: mdl.nn.functional.max_pool2d(x, k, s, p)
+def _conv(mdl, o, x, w, b):
+    _, s, p, d = _geometry(o)
+    return mdl.nn.functional.conv2d(x, w, b, s, p, d, o["groups"])
 
 
-def _bn_cases(rng):
-    return [{"x": rng.standard_normal(shape) * 2 + 1, "w": rng.standard_normal(shape[1]), "b": rng.standard_normal(shape[1]),
-             "train": numpy.array(train)} for shape, train in [((4, 3, 2, 2), True), ((5, 4), True), ((3, 2, 3, 3), False)]]
+@contextlib.contextmanager
+def _readable_pool(mdl):
+    """Max pooling on its readable path for every case (the exercise's code), restored after."""
+    cls = mdl.functional.pool.MaxPool2d
+    before = cls.__dict__.get("fast_path", True)
+    cls.fast_path = False
+    try:
+        yield
+    finally:
+        cls.fast_path = before
 
 
-def _bn_fn(mdl, case):
-    training = bool(case["train"])
-    c = case["x"].shape[1]
+def _pool_cases(rng) -> list:
+    out = []
+    for shape, k, s, p in [((2, 3, 6, 6), 2, 2, 0), ((1, 2, 7, 5), (3, 2), (2, 1), (1, 1)),
+                           ((2, 1, 5, 5), 3, 1, 1), ((1, 2, 7, 7), 3, 2, 0)]:
+        x = rng.permutation(int(numpy.prod(shape))).reshape(shape) / 10.0  # distinct values: no ties
+        out.append(Case(label(x=shape, kernel=k, stride=s, padding=p), {"x": x},
+                        {"kernel": list(_pair(k)), "stride": list(_pair(s)), "padding": list(_pair(p)),
+                         "gy_seed": int(rng.integers(2**31))}))
+    return out
+
+
+def _pool(mdl, o, x):
+    return mdl.nn.functional.max_pool2d(x, _opt(o["kernel"]), _opt(o["stride"]), _opt(o["padding"]))
+
+
+def _pool_evaluate(mdl, case: Case, backward: bool = True) -> dict:
+    with _readable_pool(mdl):
+        return _differentiable(_pool, ("x",))(mdl, case, backward)
+
+
+def _bn_cases(rng) -> list:
+    out = []
+    for shape, train in [((4, 3, 2, 2), True), ((5, 4), True), ((3, 2, 3, 3), False)]:
+        arrays = {"x": rng.standard_normal(shape) * 2 + 1, "w": rng.standard_normal(shape[1]),
+                  "b": rng.standard_normal(shape[1])}
+        out.append(Case(label(x=shape, mode="training" if train else "eval (running statistics)"), arrays,
+                        {"training": train, "gy_seed": int(rng.integers(2**31))}))
+    return out
+
+
+def _bn(mdl, o, x, w, b):
+    c = x.shape[1]
     mean, var = numpy.linspace(-0.5, 0.5, c), numpy.linspace(0.5, 2.0, c)  # running statistics (used in eval)
-    return lambda x, w, b: mdl.nn.functional.batch_norm(x, mean.copy(), var.copy(), w, b, training=training)
+    return mdl.nn.functional.batch_norm(x, mean, var, w, b, training=o["training"])
 
 
-def _bn_run(mdl, case):
-    inputs = {k: case[k] for k in ("x", "w", "b")}
-    gy = numpy.random.default_rng(0).standard_normal(case["x"].shape)
-    return _grads_of(mdl, _bn_fn(mdl, case), inputs, gy)
+# ------------------------------------------------------------------- dropout
+def _dropout_cases(rng) -> list:
+    return [Case(label(x=(100, 100), p=p), {"x": 1.0 + rng.random((100, 100))},
+                 {"p": p, "generator": int(rng.integers(2**31))}) for p in (0.2, 0.5, 0.9)]
 
 
-def _bn_check(mdl, case):
-    _gradcheck(mdl, _bn_fn(mdl, case), {k: case[k] for k in ("x", "w", "b")})
-
-
-def _dropout_cases(rng):
-    return [{"x": rng.standard_normal((50, 40)), "p": numpy.array(p)} for p in (0.2, 0.5, 0.9)]
-
-
-def _dropout_run(mdl, case):
-    x = mdl.tensor(case["x"], requires_grad=True)
-    y = mdl.nn.functional.dropout(x, float(case["p"]), training=True, generator=123)
+def _dropout_evaluate(mdl, case: Case, backward: bool = True) -> dict:
+    """y and its gradient (ones upstream) in training; y again with the same generator seed; y in eval."""
+    F, p, seed = mdl.nn.functional, case.options["p"], case.options["generator"]
+    x = mdl.tensor(case.arrays["x"], requires_grad=True)
+    y = F.dropout(x, p, training=True, generator=seed)
     y.backward(numpy.ones(x.shape))
-    return {"y": _np(mdl, y), "grad_x": mdl.backend.to_numpy(x.grad)}
+    again = F.dropout(mdl.tensor(case.arrays["x"]), p, training=True, generator=seed)
+    evaluated = F.dropout(mdl.tensor(case.arrays["x"]), p, training=False)
+    return {"y": _np(mdl, y), "grad_x": _np(mdl, x.grad), "y_same_seed": _np(mdl, again),
+            "y_eval": _np(mdl, evaluated)}
 
 
-def _dropout_check(mdl, case):
-    """Inverted dropout: kept values are scaled by 1/(1-p), about a fraction p is dropped, eval is the identity."""
-    p = float(case["p"])
-    x = numpy.ones((200, 200))
-    y = _np(mdl, mdl.nn.functional.dropout(mdl.tensor(x), p, training=True))
-    kept = y != 0
-    numpy.testing.assert_allclose(y[kept], 1 / (1 - p), rtol=1e-6, err_msg="kept values must be scaled by 1/(1-p)")
-    assert abs((~kept).mean() - p) < 0.02, f"dropped a fraction {(~kept).mean():.3f} of the values, expected about {p}"
-    same = _np(mdl, mdl.nn.functional.dropout(mdl.tensor(x), p, training=False))
-    numpy.testing.assert_array_equal(same, x, err_msg="in eval mode dropout must be the identity")
-
-
-def _conv_exercises() -> list:
-    im2col_run, im2col_check = _geometry_exercise(_im2col_fn, _im2col_input)
-    col2im_run, col2im_check = _geometry_exercise(_col2im_fn, _col2im_input)
-    pool_run, pool_check = _geometry_exercise(_pool_fn, _im2col_input)
-
-    def conv_run(mdl, case):
-        inputs = {k: case[k] for k in ("x", "w", "b")}
-        with mdl.no_grad():
-            shape = _conv(mdl, case)(*(mdl.tensor(v) for v in inputs.values())).shape
-        return _grads_of(mdl, _conv(mdl, case), inputs, numpy.random.default_rng(0).standard_normal(shape))
-
-    def conv_check(mdl, case):
-        _gradcheck(mdl, _conv(mdl, case), {k: case[k] for k in ("x", "w", "b")})
-
-    return [
-        Exercise("im2col", "im2col: every patch becomes a column (as_strided view, one copy)",
-                 "functional/conv.py", _im2col_cases, im2col_run, im2col_check),
-        Exercise("col2im", "col2im: fold columns back, adding overlaps (the adjoint of im2col)",
-                 "functional/conv.py", _im2col_cases, col2im_run, col2im_check),
-        Exercise("conv2d_backward", "Conv2d.backward in matrix form (bias, weight and input gradients)",
-                 "functional/conv.py", _conv_cases, conv_run, conv_check),
-        Exercise("max_pool2d_backward", "MaxPool2d.backward: route the gradient to each window's maximum",
-                 "functional/pool.py", _pool_cases, pool_run, pool_check),
-        Exercise("batch_norm_backward", "BatchNorm.backward in the compact closed form (train and eval)",
-                 "functional/norm.py", _bn_cases, _bn_run, _bn_check),
-        Exercise("dropout", "Inverted dropout's mask", "functional/dropout.py", _dropout_cases, _dropout_run,
-                 _dropout_check),
-    ]
+def _dropout_judge(case: Case, got: dict) -> list:
+    """Inverted dropout: kept values scaled by 1/(1-p), about a fraction p dropped, eval the identity."""
+    x, p = case.arrays["x"], case.options["p"]
+    y, grad = got["y"], got["grad_x"]
+    if y.shape != x.shape or grad.shape != x.shape:
+        return [f"y and grad_x must have x's shape {x.shape}, got {y.shape} and {grad.shape}"]
+    problems, kept = [], y != 0
+    if not numpy.allclose(y[kept], x[kept] / (1 - p), rtol=1e-5):
+        problems.append("kept values must be x / (1 - p)")
+    dropped = 1 - kept.mean()
+    if abs(dropped - p) > 4 * (p * (1 - p) / x.size) ** 0.5 + 1e-9:
+        problems.append(f"dropped a fraction {dropped:.3f} of the values, expected about {p}")
+    if not numpy.allclose(grad, numpy.where(kept, 1 / (1 - p), 0.0), rtol=1e-5):
+        problems.append("grad_x must be the mask: 1/(1-p) where kept, 0 where dropped")
+    if got["y_same_seed"].shape != y.shape or not numpy.array_equal(got["y_same_seed"], y):
+        problems.append("the same generator seed must give the same mask")
+    if got["y_eval"].shape != x.shape or not numpy.array_equal(got["y_eval"], x):
+        problems.append("in eval mode (training=False) dropout must be the identity")
+    return problems
 
 
 # ---------------------------------------------------------------- augmentation
-def _erasing_cases(rng):
-    return [{"x": rng.random(shape).astype(numpy.float32), "seed": numpy.array(seed)}
-            for shape, seed in [((6, 1, 12, 10), 1), ((4, 3, 16, 16), 2), ((8, 2, 9, 13), 3)]]
+def _erasing_cases(rng) -> list:
+    out = []
+    for shape, value in [((6, 1, 12, 10), -1.0), ((4, 3, 16, 16), [0.1, 0.5, 0.9]), ((8, 2, 9, 13), "random")]:
+        out.append(Case(label(x=shape, value=value), {"x": rng.random(shape).astype(numpy.float32)},
+                        {"value": value, "seed": int(rng.integers(2**31))}))
+    return out
 
 
-def _erasing_run(mdl, case):
-    op = mdl.augment.RandomErasing(p=1.0, scale=(0.1, 0.3), value=-1.0, seed=int(case["seed"]))
-    return {"y": mdl.backend.to_numpy(op(case["x"]))}
+def _erasing_evaluate(mdl, case: Case, backward: bool = True) -> dict:
+    op = mdl.augment.RandomErasing(p=1.0, scale=(0.1, 0.3), value=case.options["value"], seed=case.options["seed"])
+    return {"y": numpy.asarray(mdl.backend.to_numpy(op(case.arrays["x"])))}
 
 
-def _erasing_check(mdl, case):
-    """Every image gets one rectangle of -1 of the drawn size; everything else is unchanged."""
-    op = mdl.augment.RandomErasing(p=1.0, scale=(0.1, 0.3), value=-1.0, seed=5)
-    x = case["x"]
-    y, params = op(x, return_params=True)
-    y = mdl.backend.to_numpy(y)
-    for i in range(len(x)):
-        t, l = int(params["top"][i]), int(params["left"][i])
-        h, w = int(params["height"][i]), int(params["width"][i])
-        box = numpy.zeros(x.shape[2:], bool)
-        box[t:t + h, l:l + w] = True
-        assert numpy.all(y[i][:, box] == -1), f"image {i}: the box rows {t}..{t + h}, columns {l}..{l + w} must be erased"
-        assert numpy.array_equal(y[i][:, ~box], x[i][:, ~box]), f"image {i}: pixels outside the box must not change"
-
-
+# ------------------------------------------------------------------ the table
 EXERCISES = {
     e.name: e
     for e in [
-        _op_exercise("matmul_backward", "MatMul.backward: gradients of a @ b (1-D and batched too)",
-                     "functional/arith.py", _matmul_cases, _matmul),
-        _op_exercise("sum_to_shape", "sum_to_shape: the gradient of broadcasting (used by every op)",
-                     "backend.py", _broadcast_cases, _mul),
+        Exercise("matmul_backward", "MatMul.backward: gradients of a @ b (1-D and batched too)", "functional/arith.py",
+                 _matmul_cases, _differentiable(lambda mdl, o, a, b: a @ b, ("a", "b")), ("a", "b")),
+        Exercise("sum_to_shape", "sum_to_shape: the gradient of broadcasting (used by every op)", "backend.py",
+                 _sum_to_shape_cases, _sum_to_shape),
         Exercise("sgd_momentum", "SGD with momentum, dampening, Nesterov and weight decay", "optim/sgd.py",
-                 _optimizer_cases,
-                 _trajectory(lambda mdl, p: mdl.optim.SGD([p], lr=0.05, momentum=0.9, weight_decay=0.01, nesterov=True)),
-                 _check_sgd),
-        Exercise("adam", "Adam's update with bias correction", "optim/adam.py", _optimizer_cases,
-                 _trajectory(lambda mdl, p: mdl.optim.Adam([p], lr=0.01, weight_decay=0.1)), _check_adam),
+                 _optimizer_cases(_SGD_SETTINGS), _trajectory(lambda mdl, p, o: mdl.optim.SGD([p], **o))),
+        Exercise("adam", "Adam's update with bias correction (and AdamW's decoupled decay)", "optim/adam.py",
+                 _optimizer_cases(_ADAM_SETTINGS), _trajectory(_make_adam)),
+        Exercise("im2col", "im2col: every patch becomes a column (as_strided view, one copy)", "functional/conv.py",
+                 _im2col_cases, _differentiable(_im2col, ("x",)), ("x",)),
+        Exercise("col2im", "col2im: fold columns back, adding overlaps (the adjoint of im2col)", "functional/conv.py",
+                 _col2im_cases, _differentiable(_col2im, ("cols",)), ("cols",)),
+        Exercise("conv2d_backward", "Conv2d.backward in matrix form (bias, weight and input gradients)",
+                 "functional/conv.py", _conv_cases, _differentiable(_conv, ("x", "w", "b")), ("x", "w", "b")),
+        Exercise("max_pool2d_backward", "MaxPool2d.backward (the readable path): route the gradient to each "
+                 "window's maximum", "functional/pool.py", _pool_cases, _pool_evaluate, ("x",)),
+        Exercise("batch_norm_backward", "BatchNorm.backward in the compact closed form (train and eval)",
+                 "functional/norm.py", _bn_cases, _differentiable(_bn, ("x", "w", "b")), ("x", "w", "b")),
+        Exercise("dropout", "Inverted dropout's mask", "functional/dropout.py", _dropout_cases, _dropout_evaluate,
+                 compare=False, judge=_dropout_judge),
         Exercise("random_erasing", "RandomErasing: erase each image's drawn rectangle (a batched mask)",
-                 "augment/erasing.py", _erasing_cases, _erasing_run, _erasing_check),
-    ] + _conv_exercises()
+                 "augment/erasing.py", _erasing_cases, _erasing_evaluate),
+    ]
 }
 
-# Which exercises make up each assignment.
+# Which exercises make up each assignment, in the order they are released
+# (the copy of an assignment keeps the solutions of the ones before it).
 ASSIGNMENTS = {
     "autograd": ["matmul_backward", "sum_to_shape"],
     "optim": ["sgd_momentum", "adam"],
-    "augment": ["random_erasing"],
     "cnn": ["im2col", "col2im", "conv2d_backward", "max_pool2d_backward", "batch_norm_backward", "dropout"],
+    "augment": ["random_erasing"],
 }
+ORDER = tuple(ASSIGNMENTS)
 
 
 def register(exercise: Exercise, assignment: str) -> None:
@@ -363,4 +402,3 @@ def register(exercise: Exercise, assignment: str) -> None:
     ASSIGNMENTS.setdefault(assignment, [])
     if exercise.name not in ASSIGNMENTS[assignment]:
         ASSIGNMENTS[assignment].append(exercise.name)
-

@@ -1,212 +1,375 @@
-"""Make student copies and grade them.
+"""Grade one student copy: the student's process evaluates, this process judges.
 
-    python -m minidl.assignments list
-    python -m minidl.assignments make autograd --out hw1
     python -m minidl.assignments grade hw1            # text report; hw1/grade.json too
 
-``make`` copies the minidl package into ``OUT/minidl`` with this assignment's
-solution blocks cut out (see :mod:`minidl.assignments.markers`), and writes
-the student's self-check tests into ``OUT/tests``.
+For each exercise of the assignment, the grader
 
-``grade`` draws fresh random inputs, runs every exercise once with the
-reference minidl and once with the student's copy (each in its own process),
-and compares: outputs and gradients must match the reference, and the
-exercise's own check (a gradient check) must pass. A crash, an endless loop
-(time limit) or a NotImplementedError costs points, never the grader.
+1. takes the code between the exercise's markers in the student's file and
+   splices it into a copy of the *reference* minidl (this package): the
+   exercise is graded with the reference for everything else, so a mistake
+   costs points once (:func:`minidl.assignments.markers.splice`);
+2. starts a fresh, isolated process on that copy (``python -I -S -B``, an
+   explicit ``sys.path``, a temporary working folder, a time limit and a
+   memory limit; see :mod:`minidl.assignments.worker`), which only evaluates
+   the exercise on the inputs it is sent: each case, and each case with
+   perturbed inputs for the finite differences;
+3. judges here, from raw arrays (``.npz``, ``allow_pickle=False``): compares
+   with the reference, evaluated in this process; computes the finite
+   differences; applies the exercise's own rules. A case earns its point only
+   when it passes all of them.
+
+The student's process cannot change a verdict: it decides no comparison and
+no score, and prints to nowhere. Its audit hook refuses reading the reference
+package, writing outside its working folder and starting processes. It does
+run the reference code of the *other* exercises of the assignment (that is
+what grading uncoupled means), and its error messages come back, cut to one
+line of 300 characters.
 """
 from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy
 
-from .exercises import ASSIGNMENTS, EXERCISES
-from .markers import strip_solutions
+from .copies import PACKAGE, exercises_of
+from .exercises import EXERCISES, Case, case_rng, finite_difference_problems, perturbations
+from .markers import MarkerError, find_blocks, splice
 
-PACKAGE = Path(__file__).resolve().parent.parent  # the reference minidl
 RTOL, ATOL = 1e-6, 1e-9
+TIME_LIMIT = 120.0  # seconds per exercise process
+MEMORY_LIMIT = 2 * 2**30  # bytes of address space per exercise process (RLIMIT_AS)
+MAX_RESULTS = 64 * 2**20  # bytes the student's process may write (RLIMIT_FSIZE) and the grader will read
 
 
-def _exercises_of(assignment: str) -> list:
-    if assignment not in ASSIGNMENTS:
-        raise ValueError(f"unknown assignment {assignment!r}; choose one of {sorted(ASSIGNMENTS)}")
-    return ASSIGNMENTS[assignment]
+class GradingError(Exception):
+    """Grading cannot start: not a student copy, or the grader is not the instructor's minidl."""
 
 
-def make(assignment: str, out: os.PathLike) -> Path:
-    """Write the student copy of ``assignment`` into ``out``; returns the folder."""
-    names = _exercises_of(assignment)
-    out = Path(out)
-    if (out / "minidl").exists():
-        raise FileExistsError(f"{out / 'minidl'} already exists; choose an empty --out folder")
-    shutil.copytree(PACKAGE, out / "minidl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    by_file: dict = {}
-    for name in names:
-        by_file.setdefault(EXERCISES[name].file, set()).add(name)
-    for file, blocks in by_file.items():
-        path = out / "minidl" / file
-        path.write_text(strip_solutions(path.read_text(encoding="utf-8"), blocks, file), encoding="utf-8")
-    (out / "assignment.json").write_text(json.dumps({"assignment": assignment, "exercises": names}, indent=2))
-    _write_student_tests(out, assignment, names)
-    _write_readme(out, assignment, names)
+def reference_guard() -> None:
+    """Refuse to grade with a student copy as the reference (e.g. imported from the current folder)."""
+    if (PACKAGE.parent / "assignment.json").exists():
+        raise GradingError(f"the grader was imported from the student copy in {PACKAGE.parent}, not from the "
+                           "instructor's minidl; grade from another folder, or with python -I -m minidl.assignments")
+
+
+def read_assignment(folder: Path) -> str:
+    """The assignment a copy says it is for (only its name is read from the student's folder)."""
+    info_path = folder / "assignment.json"
+    if not info_path.is_file():
+        raise GradingError(f"{folder} is not a student copy: it has no assignment.json (made by 'make')")
+    try:
+        name = json.loads(info_path.read_text())["assignment"]
+    except (ValueError, KeyError, TypeError, UnicodeError) as error:
+        raise GradingError(f"{info_path} is not readable as made by 'make': {error}") from None
+    exercises_of(name)  # a known assignment
+    return name
+
+
+def fresh_seed() -> int:
+    return int.from_bytes(os.urandom(4), "little") % 2**31
+
+
+def grade(student_dir: os.PathLike, seed: Optional[int] = None, *, assignment: Optional[str] = None,
+          time_limit: float = TIME_LIMIT, memory_limit: int = MEMORY_LIMIT,
+          report_path: Optional[os.PathLike] = "grade.json") -> dict:
+    """Grade a student copy; returns the report (also written to ``report_path``, relative to the copy).
+
+    ``assignment`` (default: the one the copy's assignment.json names) decides
+    the exercises; ``report_path=None`` writes nothing.
+    """
+    reference_guard()
+    student_dir = Path(student_dir).resolve()
+    name = assignment or read_assignment(student_dir)
+    seed = fresh_seed() if seed is None else int(seed)
+    report = {"assignment": name, "seed": seed, "student": student_dir.name, "exercises": {}}
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="minidl-grade-") as tmp:
+        for exercise in exercises_of(name):
+            report["exercises"][exercise] = grade_exercise(exercise, student_dir, seed, Path(tmp) / exercise,
+                                                           time_limit, memory_limit)
+    report["score"] = sum(e["score"] for e in report["exercises"].values())
+    report["max_score"] = sum(e["max_score"] for e in report["exercises"].values())
+    report["seconds"] = round(time.perf_counter() - began, 2)
+    if report_path is not None:
+        (student_dir / report_path).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+# -------------------------------------------------------------- one exercise
+def grade_exercise(name: str, student_dir: Path, seed: int, work: Path, time_limit: float = TIME_LIMIT,
+                   memory_limit: int = MEMORY_LIMIT) -> dict:
+    """Grade one exercise of a student copy; ``work`` is an empty scratch folder."""
+    ex = EXERCISES[name]
+    cases = ex.cases(case_rng(seed, name))
+    out = {"title": ex.title, "file": f"minidl/{ex.file}", "score": 0, "max_score": len(cases), "cases": [],
+           "error": None}
+    reference_text = (PACKAGE / ex.file).read_text(encoding="utf-8")
+    try:
+        student_text = (student_dir / "minidl" / ex.file).read_text(encoding="utf-8")
+        spliced = splice(reference_text, student_text, name, f"minidl/{ex.file}")
+        lines = _line_map(reference_text, student_text, name)
+    except (OSError, UnicodeError, MarkerError) as error:
+        out["error"] = str(error)
+        out["cases"] = [{"label": c.label, "passed": False, "problems": [str(error)], "trace": []} for c in cases]
+        return out
+    package = work / "package"
+    shutil.copytree(PACKAGE, package / "minidl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (package / "minidl" / ex.file).write_text(spliced, encoding="utf-8")
+
+    jobs, checks = [], []
+    for i, case in enumerate(cases):
+        jobs.append((f"{i}", case, True))
+        checks.append(perturbations(ex, case, seed=i))
+        for c, (_, _, plus, minus) in enumerate(checks[-1]):
+            jobs += [(f"{i}+{c}", plus, False), (f"{i}-{c}", minus, False)]
+    results, crash = run_worker(name, package, work / "run", jobs, time_limit, memory_limit)
+
+    for i, case in enumerate(cases):
+        entry = {"label": case.label, "passed": False, "problems": [], "trace": []}
+        result = results.get(f"{i}")
+        if crash:
+            entry["problems"].append(crash)
+        elif not result or not result["ok"]:
+            entry["problems"].append((result or {}).get("error") or "no result came back")
+            entry["trace"] = _frames(result, ex.file, lines)
+        else:
+            entry["problems"] = _judge(ex, case, result["arrays"], checks[i], results, i)
+        entry["passed"] = not entry["problems"]
+        out["score"] += int(entry["passed"])
+        if not entry["passed"]:
+            entry["reproduce"] = f"python -m minidl.assignments check {name} --seed {seed} --case {i}"
+        out["cases"].append(entry)
     return out
 
 
-def _write_student_tests(out: Path, assignment: str, names: list) -> None:
-    tests = out / "tests"
-    tests.mkdir(exist_ok=True)
-    (tests / "conftest.py").write_text(
-        "import sys\nfrom pathlib import Path\n\n"
-        "# Import the minidl of this folder (your copy), not an installed one.\n"
-        "sys.path.insert(0, str(Path(__file__).resolve().parent.parent))\n"
-    )
-    (tests / f"test_{assignment}.py").write_text(
-        f'"""Self-checks for assignment {assignment!r}: run `pytest tests` in this folder."""\n'
-        "import numpy as np\nimport pytest\n\nimport minidl\n"
-        "from minidl.assignments.exercises import EXERCISES\n\n\n"
-        f"@pytest.mark.parametrize('name', {names!r})\n"
-        "def test_exercise(name):\n"
-        "    ex = EXERCISES[name]\n"
-        "    for case in ex.cases(np.random.default_rng(0)):\n"
-        "        ex.run(minidl, case)  # runs without error\n"
-        "        if ex.check is not None:\n"
-        "            ex.check(minidl, case)  # e.g. the gradient check\n"
-    )
+def _judge(ex, case: Case, got: dict, checks: list, results: dict, i: int) -> list:
+    """Every problem of one case's result: against the reference, finite differences, the exercise's rules."""
+    problems = []
+    if ex.compare:
+        reference = ex.evaluate(_reference(), case, True)
+        for key, ref in reference.items():
+            problems += [p for p in [compare(ref, got[key], key) if key in got else f"{key}: missing"] if p]
+    if checks:
+        forward = []
+        for c in range(len(checks)):
+            plus, minus = results.get(f"{i}+{c}"), results.get(f"{i}-{c}")
+            failed = next((r for r in (plus, minus) if not r or not r["ok"] or "y" not in r["arrays"]), None)
+            if failed is not None:
+                problems.append("the forward failed on a slightly perturbed input: "
+                                + ((failed or {}).get("error") or "no y came back"))
+                break
+            forward.append((plus["arrays"]["y"], minus["arrays"]["y"]))
+        else:
+            problems += finite_difference_problems(case, got, checks, forward)
+    if ex.judge is not None and not problems:
+        try:
+            problems += ex.judge(case, got)
+        except (KeyError, ValueError, TypeError, IndexError) as error:
+            problems.append(f"the result cannot be checked: {type(error).__name__}: {error}")
+    return problems
 
 
-def _write_readme(out: Path, assignment: str, names: list) -> None:
-    lines = [f"# Assignment: {assignment}", "", "Write the parts marked `raise NotImplementedError` in:", ""]
-    for n in names:
-        lines.append(f"- `minidl/{EXERCISES[n].file}`: **{n}**, {EXERCISES[n].title}")
-    lines += ["", "Check yourself with `python -m pytest tests` in this folder.",
-              "Your instructor grades with `python -m minidl.assignments grade THIS_FOLDER`.", ""]
-    (out / "README.md").write_text("\n".join(lines))
+def _reference():
+    import minidl  # this package, the instructor's
+
+    return minidl
 
 
-# -------------------------------------------------------------------- grading
-def _save_cases(names: list, seed: int, path: Path) -> dict:
-    rng = numpy.random.default_rng(seed)
-    arrays, shapes = {}, {}
-    for name in names:
-        cases = EXERCISES[name].cases(rng)
-        shapes[name] = [{k: tuple(numpy.shape(v)) for k, v in c.items()} for c in cases]
-        for i, case in enumerate(cases):
-            for key, value in case.items():
-                arrays[f"{name}/{i}/{key}"] = numpy.asarray(value)
-    numpy.savez(path, **arrays)
-    return shapes
-
-
-def _run_worker(mode: str, package_parent: Path, cases: Path, out: Path, names: list, timeout: float) -> Optional[str]:
-    """Run the worker; returns an error text when the process itself failed."""
-    env = dict(os.environ, PYTHONPATH=str(package_parent), PYTHONDONTWRITEBYTECODE="1")
-    worker = Path(__file__).with_name("worker.py")
-    try:
-        proc = subprocess.run([sys.executable, str(worker), mode, str(cases), str(out), *names],
-                              env=env, capture_output=True, text=True, timeout=timeout, cwd=str(package_parent))
-    except subprocess.TimeoutExpired:
-        return f"the {mode} run took longer than {timeout:.0f} s and was stopped"
-    if proc.returncode != 0 or not out.exists():
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return f"the {mode} run crashed: " + " | ".join(tail)
-    return None
-
-
-def _load(path: Path) -> tuple:
-    with numpy.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    return json.loads(str(arrays.pop("__meta__"))), arrays
-
-
-def _compare(ref: numpy.ndarray, got: numpy.ndarray, key: str) -> Optional[str]:
+def compare(ref: numpy.ndarray, got: numpy.ndarray, key: str) -> Optional[str]:
+    """None when ``got`` matches the reference array, else what is wrong (shape, nan, worst element)."""
     if ref.shape != got.shape:
         return f"{key}: shape {got.shape}, expected {ref.shape}"
+    if got.dtype.kind not in "biuf":
+        return f"{key}: dtype {got.dtype}, expected numbers"
     ref64, got64 = ref.astype(numpy.float64), got.astype(numpy.float64)
-    if not numpy.all(numpy.isfinite(got64)):
+    if not numpy.all(numpy.isfinite(got64) == numpy.isfinite(ref64)):
         return f"{key}: contains nan or inf"
-    excess = numpy.abs(got64 - ref64) - (ATOL + RTOL * numpy.abs(ref64))
+    finite = numpy.isfinite(ref64)
+    excess = numpy.where(finite, numpy.abs(got64 - ref64) - (ATOL + RTOL * numpy.abs(ref64)), 0.0)
     if excess.size == 0 or excess.max() <= 0:
         return None
     worst = numpy.unravel_index(int(excess.argmax()), ref.shape)
     return f"{key}: worst element {tuple(int(i) for i in worst)} is {got64[worst]:.6g}, expected {ref64[worst]:.6g}"
 
 
-def grade(student_dir: os.PathLike, seed: Optional[int] = None, timeout: float = 300.0) -> dict:
-    """Grade a student copy; returns the report (also written to grade.json there)."""
-    student_dir = Path(student_dir).resolve()
-    info_path = student_dir / "assignment.json"
-    if not info_path.exists():
-        raise FileNotFoundError(f"{info_path} not found: is {student_dir} a folder made by 'make'?")
-    info = json.loads(info_path.read_text())
-    names = info["exercises"]
-    seed = int.from_bytes(os.urandom(4), "little") if seed is None else seed
-    report = {"assignment": info["assignment"], "seed": seed, "student": str(student_dir),
-              "exercises": {}, "score": 0.0, "max_score": 0.0}
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        shapes = _save_cases(names, seed, tmp / "cases.npz")
-        problem = _run_worker("reference", PACKAGE.parent, tmp / "cases.npz", tmp / "ref.npz", names, timeout)
-        if problem:
-            raise RuntimeError(f"the reference implementation failed ({problem}); this is a bug in minidl")
-        ref_meta, ref = _load(tmp / "ref.npz")
-        began = time.perf_counter()
-        crash = _run_worker("student", student_dir, tmp / "cases.npz", tmp / "student.npz", names, timeout)
-        meta, got = (None, {}) if crash else _load(tmp / "student.npz")
-        if meta and Path(meta["package"]) != student_dir / "minidl":
-            raise RuntimeError(f"the student run imported {meta['package']}, not the copy in {student_dir}")
-        for name in names:
-            report["exercises"][name] = _grade_exercise(name, shapes[name], ref_meta["results"][name],
-                                                         ref, meta, got, crash)
-        report["seconds"] = round(time.perf_counter() - began, 2)
-    report["score"] = sum(e["score"] for e in report["exercises"].values())
-    report["max_score"] = sum(e["max_score"] for e in report["exercises"].values())
-    (student_dir / "grade.json").write_text(json.dumps(report, indent=2))
-    return report
+def _line_map(reference: str, student: str, name: str) -> tuple:
+    """(first body line in the graded file, first body line in the student's file, body length), 1-based."""
+    ref_block, student_block = find_blocks(reference)[name], find_blocks(student)[name]
+    return ref_block.start + 2, student_block.start + 2, student_block.end - student_block.start - 1
 
 
-def _grade_exercise(name, shapes, ref_result, ref, meta, got, crash) -> dict:
-    has_check = EXERCISES[name].check is not None
-    out = {"title": EXERCISES[name].title, "max_score": len(shapes) + int(has_check), "score": 0, "failures": []}
-    if crash:
-        out["failures"].append(crash)
-        return out
-    result = meta["results"][name]
-    for i, (case, ref_case) in enumerate(zip(result["cases"], ref_result["cases"])):
-        where = f"case {i} (" + ", ".join(f"{k} {s}" for k, s in shapes[i].items()) + ")"
-        if not case["ok"]:
-            out["failures"].append(f"{where}: {case['error']}")
+def _frames(result: Optional[dict], file: str, lines: tuple) -> list:
+    """The traceback's last frames, with the lines of the student's block as in the student's file."""
+    ref_start, student_start, length = lines
+    out = []
+    for path, line, function, code in (result or {}).get("trace", []):
+        where = "reference code"
+        if path == f"minidl/{file}" and ref_start <= line < ref_start + length:
+            line, where = line - ref_start + student_start, "your code"
+        out.append(f"{path}, line {line}, in {function} ({where}): {code}")
+    return out
+
+
+# ----------------------------------------------------- the student's process
+def _site_dirs() -> list:
+    """The folders NumPy (and CuPy) are imported from: the only ones besides the stdlib and the copy."""
+    return sorted({str(Path(numpy.__file__).resolve().parent.parent)})
+
+
+def _blocked(sites: list) -> list:
+    """What the student's process may not read: this package, any minidl on its path, and, for a source
+    checkout, everything in it except the folders the process needs (e.g. a virtualenv inside it)."""
+    blocked = [str(PACKAGE)] + [os.path.join(s, "minidl") for s in sites]
+    parent = PACKAGE.parent
+    if (parent / "setup.cfg").exists() or (parent / "pyproject.toml").exists():
+        needed = [Path(s) for s in sites] + [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+        for child in parent.iterdir():
+            if not any(n == child or child in n.parents for n in needed):
+                blocked.append(str(child))
+    return blocked
+
+
+def _limits(time_limit: float, memory_limit: int):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_RESULTS, MAX_RESULTS))
+        resource.setrlimit(resource.RLIMIT_CPU, (int(time_limit) + 2, int(time_limit) + 3))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    return apply
+
+
+def run_worker(name: str, package: Path, run: Path, jobs: list, time_limit: float, memory_limit: int) -> tuple:
+    """Evaluate ``jobs`` [(id, Case, backward)] in the student's process on ``package``.
+
+    Returns ({id: {"ok", "arrays", "error", "trace"}}, crash) where crash is
+    None, or why the process as a whole gave nothing (time, memory, crash).
+    """
+    run.mkdir(parents=True)
+    arrays = {f"{j}/{k}": numpy.asarray(v) for j, case, _ in jobs for k, v in case.arrays.items()}
+    numpy.savez(run / "jobs.npz", **arrays)
+    sites = _site_dirs()
+    config = {"root": str(package), "site": sites, "blocked": _blocked(sites), "exercise": name,
+              "jobs": str(run / "jobs.npz"),
+              "job_list": [{"id": j, "arrays": sorted(c.arrays), "options": c.options, "backward": b}
+                           for j, c, b in jobs]}
+    (run / "config.json").write_text(json.dumps(config))
+    shutil.copy(Path(__file__).with_name("worker.py"), run / "worker.py")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(run), "LANG": "C.UTF-8",
+           "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    with open(run / "stderr.txt", "wb") as stderr:
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", str(run / "worker.py"), str(run / "config.json")],
+                                cwd=run, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=stderr, start_new_session=True, preexec_fn=_limits(time_limit, memory_limit))
+        try:
+            proc.wait(timeout=time_limit)
+        except subprocess.TimeoutExpired:
+            return {}, f"stopped after {time_limit:g} s (the time limit): an endless loop, or far too slow?"
+        finally:
+            _kill_group(proc)
+    results = run / "results.npz"
+    if not results.is_file():
+        tail = (run / "stderr.txt").read_bytes()[-2000:].decode(errors="replace").strip().splitlines()[-1:]
+        why = f"killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
+        return {}, f"the process crashed ({why}; the memory limit is {memory_limit / 2**20:.0f} MiB)" + \
+            (f": {tail[0][:300]}" if tail else "")
+    return _read_results(results)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """End the student's process and anything it started (its own session)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def _read_results(path: Path) -> tuple:
+    """Parse the student's results defensively: sizes, no pickles, only the fields we know."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            if sum(i.file_size for i in z.infolist()) > 4 * MAX_RESULTS:
+                return {}, "the results are too large"
+        with numpy.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(str(arrays.pop("__meta__")))
+        if meta.get("error"):
+            error = meta["error"]
+            return {}, "the package did not import: " + str(error.get("error"))[:300]
+        results = {}
+        for j, info in meta["jobs"].items():
+            mine = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.split("/", 1)[0] == j}
+            results[str(j)] = {"ok": info.get("ok") is True, "arrays": mine, "error": str(info.get("error", ""))[:300],
+                               "trace": [list(f)[:4] for f in info.get("trace", [])[:5]]}
+        return results, None
+    except Exception as error:  # anything the student's process wrote that is not ours
+        return {}, f"the results could not be read ({type(error).__name__})"
+
+
+# -------------------------------------------------------- replaying a case locally
+def check_locally(mdl: Any, name: str, seed: int = 0, case: Optional[int] = None) -> list:
+    """[(Case, problems)] for one exercise on the given package, with no reference (in the student's folder).
+
+    Evaluates every case (or only ``case``) in this process, then applies the
+    checks that need no reference: the finite-difference check and the
+    exercise's own rules. Errors propagate, with their full traceback.
+    """
+    ex = EXERCISES.get(name)
+    if ex is None:
+        raise ValueError(f"unknown exercise {name!r}; choose one of {sorted(EXERCISES)}")
+    cases = ex.cases(case_rng(seed, name))
+    if case is not None and not 0 <= case < len(cases):
+        raise ValueError(f"--case must be in 0..{len(cases) - 1} for {name}, got {case}")
+    out = []
+    for i, c in enumerate(cases):
+        if case is not None and i != case:
             continue
-        problems = [p for key in ref_case["keys"]
-                    for p in [_compare(ref[f"{name}/{i}/{key}"], got[f"{name}/{i}/{key}"], key)
-                              if f"{name}/{i}/{key}" in got else f"{key}: missing"] if p]
-        if problems:
-            out["failures"].append(f"{where}: " + "; ".join(problems))
-        else:
-            out["score"] += 1
-    if has_check:
-        if result["check"] == "ok":
-            out["score"] += 1
-        else:
-            out["failures"].append(f"check: {result['check']}")
+        got = ex.evaluate(mdl, c, True)
+        checks = perturbations(ex, c, seed=i)
+        forward = [(ex.evaluate(mdl, p, False)["y"], ex.evaluate(mdl, m, False)["y"]) for _, _, p, m in checks]
+        problems = finite_difference_problems(c, got, checks, forward)
+        if ex.judge is not None and not problems:
+            problems += ex.judge(c, got)
+        out.append((c, problems))
     return out
 
 
 def format_report(report: dict) -> str:
+    """The report as a student reads it: scores, each failed case with its label, problems and traceback."""
     lines = [f"assignment {report['assignment']}  (seed {report['seed']}, {report['student']})", ""]
-    width = max(len(n) for n in report["exercises"]) + 2
+    if report.get("error"):
+        lines.append(f"  not graded: {report['error']}")
+    width = max([len(n) for n in report["exercises"]] + [8]) + 2
     for name, ex in report["exercises"].items():
         pct = 100 * ex["score"] / ex["max_score"] if ex["max_score"] else 0
-        lines.append(f"  {name:<{width}} {ex['score']:>2}/{ex['max_score']:<2} {pct:5.0f}%")
-        for failure in ex["failures"]:
-            lines.append(f"      - {failure}")
+        lines.append(f"  {name:<{width}} {ex['score']:>2}/{ex['max_score']:<2} {pct:5.0f}%   {ex['file']}")
+        if ex.get("error"):
+            lines.append(f"      - {ex['error']}")
+            continue
+        shown = {}  # (problems, trace) -> the case that showed them first
+        for i, case in enumerate(ex["cases"]):
+            if case["passed"]:
+                continue
+            seen = (tuple(case["problems"]), tuple(case["trace"]))
+            if seen in shown:
+                lines.append(f"      - case {i} ({case['label']}): the same as case {shown[seen]}")
+                continue
+            shown[seen] = i
+            lines.append(f"      - case {i} ({case['label']}):")
+            lines += [f"          {p}" for p in case["problems"]]
+            lines += [f"          at {f}" for f in case["trace"]]
+            lines.append(f"          replay it in your folder: {case['reproduce']}")
     total = 100 * report["score"] / report["max_score"] if report["max_score"] else 0
     lines += ["", f"total {report['score']}/{report['max_score']} ({total:.0f}%)"]
     return "\n".join(lines)

@@ -83,3 +83,56 @@ def remove_markers(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not (BEGIN.match(line) or END.match(line))) + (
         "\n" if text.endswith("\n") else ""
     )
+
+
+def solution_body(text: str, name: str, filename: str = "<source>") -> list:
+    """The lines strictly between ``# BEGIN SOLUTION name`` and ``# END SOLUTION``."""
+    blocks = find_blocks(text, filename)
+    if name not in blocks:
+        raise MarkerError(f"{filename}: the lines '# BEGIN SOLUTION {name}' and '# END SOLUTION' are missing; "
+                          "write your code between them and keep both lines")
+    block = blocks[name]
+    return text.splitlines()[block.start + 1 : block.end]
+
+
+def splice(reference: str, student: str, name: str, filename: str = "<source>") -> str:
+    """The reference text with the body of block ``name`` taken from the student's text.
+
+    Everything outside that one block stays the reference's, so an exercise is
+    graded with the reference for everything else (a mistake costs points once).
+    """
+    body = solution_body(student, name, filename)
+    lines = reference.splitlines()
+    block = find_blocks(reference, filename)[name]
+    lines[block.start + 1 : block.end] = body
+    return "\n".join(lines) + "\n"
+
+
+def render_copy(text: str, graded: set, unreleased: dict, filename: str = "<source>") -> str:
+    """A source file as a student copy has it.
+
+    * ``graded`` blocks (this assignment's): hint and ``NotImplementedError``
+      between the kept marker lines, where the student writes the answer;
+    * ``unreleased`` blocks (name -> the later assignment that brings them):
+      a ``NotImplementedError`` naming that assignment, no hint, no markers;
+    * every other block (an earlier assignment's, released): the solution,
+      marker lines dropped.
+    """
+    lines = text.splitlines()
+    blocks = find_blocks(text, filename)
+    missing = (set(graded) | set(unreleased)) - set(blocks)
+    if missing:
+        raise MarkerError(f"{filename}: no solution markers for {sorted(missing)}")
+    for block in sorted(blocks.values(), key=lambda b: b.start, reverse=True):
+        pad = block.indent
+        if block.name in graded:
+            hint = block.hint or [f"# TODO: write {block.name}"]
+            new = [lines[block.start]] + [pad + h for h in hint]
+            new += [f'{pad}raise NotImplementedError("exercise {block.name}: write this part")', lines[block.end]]
+        elif block.name in unreleased:
+            new = [f'{pad}raise NotImplementedError("{block.name} comes with assignment '
+                   f'{unreleased[block.name]!r}, which is not released yet")']
+        else:
+            new = lines[block.start + 1 : block.end]
+        lines[block.start : block.end + 1] = new
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")

@@ -68,6 +68,10 @@ class MaxPool2d(Function):
     strided slices of short rows.
     """
 
+    # The visible rule for the fast path: on, non-overlapping windows take it.
+    # The readable path (the assignment's exercise) runs everywhere when it is off.
+    fast_path = True
+
     def __init__(self, kernel, stride, padding, out_hw):
         self.kernel, self.stride, self.padding, self.out_hw = kernel, stride, padding, out_hw
 
@@ -75,7 +79,7 @@ class MaxPool2d(Function):
         xp = get_array_module(x)
         self.track = is_grad_enabled() and self.needs_input_grad[0]
         self.x_shape, self.outer = x.shape, _channels_outer(x)  # not x itself: free it early
-        self.tiled = self.kernel == self.stride and self.padding == ((0, 0), (0, 0))
+        self.tiled = self.fast_path and self.kernel == self.stride and self.padding == ((0, 0), (0, 0))
         if self.tiled:
             return self._forward_tiled(xp, x)
         (kh, kw), (sh, sw), (oh, ow) = self.kernel, self.stride, self.out_hw
@@ -88,10 +92,10 @@ class MaxPool2d(Function):
         return y
 
     def backward(self, gy):
-        # BEGIN SOLUTION max_pool2d_backward
-        # TODO: route each window's gradient to its arg-max (saved in forward), adding where windows overlap
-        if self.tiled:
+        if self.tiled:  # the fast path (non-overlapping windows), written for you
             return self._backward_tiled(gy)
+        # BEGIN SOLUTION max_pool2d_backward
+        # TODO: the readable path: gy to row self.row of each window of the row maxima (shape self.r_shape), then to column self.col; add where windows overlap, crop the padding
         xp = get_array_module(gy)
         n, c, h, w = self.x_shape
         (kh, kw), (sh, sw), (oh, ow) = self.kernel, self.stride, self.out_hw

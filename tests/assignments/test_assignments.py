@@ -1,12 +1,12 @@
-"""Assignments: markers, student copies, and the grader's verdicts."""
-import json
-import shutil
+"""Assignments: markers, and the student copies (what they keep, what they cut, what they never hold)."""
+import subprocess
+import sys
 
 import pytest
 
-from minidl.assignments import ASSIGNMENTS, EXERCISES, format_report, grade, make
-from minidl.assignments.grader import PACKAGE
-from minidl.assignments.markers import MarkerError, find_blocks, strip_solutions
+from minidl.assignments import ASSIGNMENTS, EXERCISES, make, reference_answer
+from minidl.assignments.copies import PACKAGE, assignment_order, unreleased_after
+from minidl.assignments.markers import MarkerError, find_blocks, render_copy, splice, strip_solutions
 
 SOURCE = '''def f(x):
     # BEGIN SOLUTION double
@@ -32,69 +32,119 @@ def test_marker_errors():
         strip_solutions(SOURCE, {"other"})
 
 
+def test_render_copy_graded_unreleased_and_released():
+    graded = render_copy(SOURCE, {"double"}, {})
+    assert "# BEGIN SOLUTION double" in graded and "# END SOLUTION" in graded and "y = 2 * x" not in graded
+    assert 'raise NotImplementedError("exercise double: write this part")' in graded
+    later = render_copy(SOURCE, set(), {"double": "optim"})
+    assert "y = 2 * x" not in later and "BEGIN" not in later and "TODO" not in later
+    assert "comes with assignment 'optim', which is not released yet" in later
+    released = render_copy(SOURCE, set(), {})
+    assert released == "def f(x):\n    # TODO: return twice x\n    y = 2 * x\n    return y\n"
+
+
+def test_splice_takes_only_the_students_block():
+    student = SOURCE.replace("y = 2 * x", "y = x + x").replace("def f(x):", "def f(x):  # edited outside")
+    out = splice(SOURCE, student, "double")
+    assert "y = x + x" in out and "y = 2 * x" not in out and "edited outside" not in out
+    with pytest.raises(MarkerError, match=r"'# BEGIN SOLUTION double' and '# END SOLUTION' are missing"):
+        splice(SOURCE, "def f(x):\n    return 2 * x\n", "double")
+
+
 def test_every_exercise_is_marked_in_the_source():
     for name, ex in EXERCISES.items():
         blocks = find_blocks((PACKAGE / ex.file).read_text(), ex.file)
         assert name in blocks, f"{name} has no markers in {ex.file}"
         assert blocks[name].hint, f"{name} has no # TODO hint"
-    for assignment, names in ASSIGNMENTS.items():
-        assert names and all(n in EXERCISES for n in names)
+    assert sorted(n for names in ASSIGNMENTS.values() for n in names) == sorted(EXERCISES)
+
+
+def test_order_is_checked():
+    assert assignment_order() == list(ASSIGNMENTS)
+    with pytest.raises(ValueError, match=r"order: expected each of .* at most once, got \['autograd', 'nope'\]"):
+        assignment_order(["autograd", "nope"])
+    with pytest.raises(ValueError, match="not in the order"):
+        unreleased_after("cnn", ["autograd", "optim"])
+
+
+def _distinctive_lines(name: str) -> list:
+    """The lines of a solution that appear nowhere else in the reference source (ignoring comments)."""
+    elsewhere = set()
+    for path in PACKAGE.rglob("*.py"):
+        text = path.read_text()
+        rel = path.relative_to(PACKAGE).as_posix()
+        blocks = find_blocks(text, rel) if rel in {e.file for e in EXERCISES.values()} else {}
+        inside = {i for b in blocks.values() for i in range(b.start, b.end + 1)}
+        elsewhere |= {line.strip() for i, line in enumerate(text.splitlines()) if i not in inside}
+    lines = [line.strip() for line in reference_answer(name).splitlines()]
+    return [line for line in lines if len(line) > 12 and not line.startswith("#") and line not in elsewhere]
 
 
 @pytest.fixture(scope="module")
-def copies(tmp_path_factory):
-    """A student copy and a 'perfect student' copy (the reference itself) per assignment."""
-    out = {}
-    for assignment in ASSIGNMENTS:
-        student = make(assignment, tmp_path_factory.mktemp(assignment) / "student")
-        perfect = tmp_path_factory.mktemp(assignment) / "perfect"
-        shutil.copytree(student, perfect, ignore=shutil.ignore_patterns("minidl"))
-        shutil.copytree(PACKAGE, perfect / "minidl", ignore=shutil.ignore_patterns("__pycache__"))
-        out[assignment] = (student, perfect)
-    return out
+def all_copies(tmp_path_factory):
+    return {a: make(a, tmp_path_factory.mktemp(a) / "copy") for a in ASSIGNMENTS}
 
 
-@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
-def test_reference_gets_full_marks(assignment, copies):
-    report = grade(copies[assignment][1], seed=3)
-    assert report["score"] == report["max_score"] > 0, format_report(report)
+def test_no_copy_holds_a_solution_it_must_not(all_copies):
+    order = list(ASSIGNMENTS)
+    for assignment, copy in all_copies.items():
+        text = "\n".join(p.read_text() for p in copy.rglob("*") if p.is_file() and p.suffix in (".py", ".md", ".json"))
+        for later in order[order.index(assignment):]:
+            for name in ASSIGNMENTS[later]:
+                lines = _distinctive_lines(name)
+                assert len(lines) >= 2, f"{name}: too few distinctive lines to check"
+                leaked = [line for line in lines if line in text]
+                assert not leaked, f"the copy of {assignment!r} holds the solution of {name}: {leaked}"
 
 
-@pytest.mark.parametrize("assignment", sorted(ASSIGNMENTS))
-def test_student_copy_imports_and_fails_every_exercise_cleanly(assignment, copies):
-    student = copies[assignment][0]
-    report = grade(student, seed=4)
-    assert report["score"] == 0
-    for ex in report["exercises"].values():
-        assert ex["failures"] and all("NotImplementedError" in f for f in ex["failures"])
-    saved = json.loads((student / "grade.json").read_text())
-    assert saved["score"] == 0 and saved["seed"] == 4
-    assert (student / "tests" / f"test_{assignment}.py").exists() and (student / "README.md").exists()
+def test_copy_keeps_earlier_solutions_and_marks_its_own(all_copies):
+    order = list(ASSIGNMENTS)
+    for assignment, copy in all_copies.items():
+        for earlier in order[: order.index(assignment)]:
+            for name in ASSIGNMENTS[earlier]:
+                text = (copy / "minidl" / EXERCISES[name].file).read_text()
+                assert all(line in text for line in _distinctive_lines(name)), f"{assignment}: {name} was cut"
+        for name in ASSIGNMENTS[assignment]:
+            blocks = find_blocks((copy / "minidl" / EXERCISES[name].file).read_text())
+            assert name in blocks and blocks[name].hint  # where the student writes, with the hint
+        (copy / "minidl").joinpath("assignments", "markers.py").read_text()  # the grader's code ships too
 
 
-def test_wrong_backward_is_caught_with_a_useful_message(copies, tmp_path):
-    student = tmp_path / "wrong"
-    shutil.copytree(copies["autograd"][1], student)
-    arith = student / "minidl" / "functional" / "arith.py"
-    text = arith.read_text()
-    # A wrong factor in the weight gradient: right shapes, wrong values.
-    bug = "gb = 2 * (xp.swapaxes(a, -1, -2) @ gy)"
-    text = text.replace("gb = xp.swapaxes(a, -1, -2) @ gy", bug)
-    assert bug in text
-    arith.write_text(text)
-    report = grade(student, seed=5)
-    ex = report["exercises"]["matmul_backward"]
-    assert 0 <= ex["score"] < ex["max_score"]
-    text = format_report(report)
-    assert "grad_b: worst element" in text and "expected" in text
-    assert "check: GradcheckError: gradient mismatch for input 1" in text
-    assert report["exercises"]["sum_to_shape"]["score"] == report["exercises"]["sum_to_shape"]["max_score"]
+def _run_in_copy(copy, code: str) -> str:
+    prelude = ("import sys; sys.path.insert(0, sys.argv[1]); import numpy as np; import minidl as mdl\n"
+               "assert mdl.__file__.startswith(sys.argv[1])\n"
+               "def call(f):\n    try:\n        f(); print('ran')\n    except NotImplementedError as e:\n"
+               "        print(e)\n")
+    out = subprocess.run([sys.executable, "-I", "-c", prelude + code, str(copy)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
 
 
-def test_make_refuses_unknown_assignment_and_existing_folder(tmp_path, copies):
-    with pytest.raises(ValueError, match="unknown assignment"):
+def test_unreleased_exercise_names_its_assignment(all_copies):
+    """In the autograd copy optimizers and convolutions are not released yet; the cnn copy has optimizers."""
+    code = ("p = mdl.tensor(np.ones(3), requires_grad=True); p.grad = np.ones(3)\n"
+            "call(lambda: mdl.optim.SGD([p], lr=0.1).step())\n"
+            "call(lambda: mdl.nn.functional.im2col(mdl.tensor(np.ones((1, 1, 3, 3))), 2))\n"
+            "call(lambda: mdl.augment.RandomErasing(p=1.0)(np.ones((1, 1, 8, 8))))\n")
+    out = _run_in_copy(all_copies["autograd"], code).splitlines()
+    assert out == ["sgd_momentum comes with assignment 'optim', which is not released yet",
+                   "im2col comes with assignment 'cnn', which is not released yet",
+                   "random_erasing comes with assignment 'augment', which is not released yet"]
+    out = _run_in_copy(all_copies["cnn"], code).splitlines()
+    assert out[0] == "ran" and out[1] == "exercise im2col: write this part" and "'augment'" in out[2]
+
+
+def test_instructor_order_decides_what_is_released(tmp_path):
+    copy = make("optim", tmp_path / "c", order=["optim", "autograd", "cnn", "augment"])
+    arith = (copy / "minidl" / "functional" / "arith.py").read_text()
+    assert "matmul_backward comes with assignment 'autograd'" in arith
+    assert not [line for line in _distinctive_lines("matmul_backward") if line in arith]
+
+
+def test_make_refuses_unknown_assignment_and_existing_folder(tmp_path):
+    with pytest.raises(ValueError, match="unknown assignment 'nope'"):
         make("nope", tmp_path / "x")
-    with pytest.raises(FileExistsError):
-        make("autograd", copies["autograd"][0])
-    with pytest.raises(FileNotFoundError, match="assignment.json"):
-        grade(tmp_path)
+    make("autograd", tmp_path / "y")
+    with pytest.raises(FileExistsError, match="already holds a student copy"):
+        make("autograd", tmp_path / "y")
