@@ -18,6 +18,10 @@ from .backend import (
     set_default_dtype,
 )
 from .functional.shape import cat, concat, stack
+from .functional.creation import (  # mdl.zeros(2, 3), ...: minidl/functional/creation.py
+    arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like,
+    rand, rand_like, randint, randint_like, randn, randn_like, zeros, zeros_like,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
 from .torch_checkpoint import load_pytorch

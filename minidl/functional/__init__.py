@@ -12,6 +12,11 @@ Files, in the order a course meets them:
 * ``pool``       max_pool2d, avg_pool2d, adaptive_avg_pool2d
 * ``norm``       batch_norm
 * ``dropout``    dropout, dropout2d
+* ``creation``   zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint
+                 and the ``*_like`` forms (leaf tensors, not ops: exported as ``mdl.zeros``...)
+
+Two helpers hold rules every op shares: ``_axes`` (the one check of an ``axis``
+argument) and ``_dtypes`` (integer promotion, and the dtype check of layers).
 
 ``minidl.nn.functional`` (imported as ``F``) gathers the public ones.
 """
