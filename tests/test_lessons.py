@@ -37,7 +37,15 @@ def check_10(r):
     assert r["frozen_val_epoch5"] > r["scratch_val_epoch5"] + 0.1  # and it gets there sooner
 
 
-EFFECTS = {"08": check_08, "10": check_10}
+def check_11(r):
+    """Ensembles gain less than independence predicts; TTA with a view the model never saw hurts."""
+    assert r["vote_error"] < r["member_error"] - 0.004  # the vote beats the average member
+    assert r["vote_error"] > r["independent_error"] + 0.03  # but errors are correlated: less than the formula
+    assert r["tta_mirror"] < r["tta_plain"] - 0.05  # mirrored views confuse a model never shown one
+    assert abs(r["tta_flip_mirror"] - r["tta_flip_plain"]) < 0.02  # a model trained with flips barely changes
+
+
+EFFECTS = {"08": check_08, "10": check_10, "11": check_11}
 
 
 def test_there_are_lessons():
