@@ -361,3 +361,16 @@ def test_recipe_keras_mnist_runs_the_recipe_as_written(tmp_path, fake_datasets, 
     assert list(loader.dataset.indices) == list(range(45)) and list(val.dataset.indices) == list(range(45, 50))
     settings = json.loads((tmp_path / "k" / "settings.json").read_text())
     assert settings["recipe"] == "keras-mnist" and settings["val_split"] == 0.1 and settings["augment"] == "none"
+
+
+def test_settings_are_written_atomically(tmp_path, monkeypatch):
+    path = tmp_path / "settings.json"
+    cli._write_json_atomically(path, {"epochs": 1})
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli.os, "fsync", disk_full)  # the new contents never reach the disk
+    with pytest.raises(OSError, match="No space left"):
+        cli._write_json_atomically(path, {"epochs": 2})
+    assert json.loads(path.read_text()) == {"epochs": 1} and os.listdir(tmp_path) == ["settings.json"]

@@ -446,3 +446,18 @@ def test_run_id_is_in_every_checkpoint_and_resume_checks_it(tmp_path):
         assert all(np.array_equal(a, b) for a, b in zip(before, other.state_dict().values()))  # nothing changed
     h = fit(other, loader, ce, sgd(other), 2, resume_from=tmp_path / "c.npz", run_id="run-a", verbose=0)
     assert h.epoch == [0, 1]
+
+
+def test_validation_split_and_data_on_every_device(device):
+    """The split loaders keep the device; (x, y) validation arrays are batched onto it too."""
+    x, y = blobs(40)
+    model = mlp(dropout=0.0).to(device)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, seed=0, device=device)
+    train, val = mdl.train.split_validation(loader, 0.25)
+    assert train.device == val.device == loader.device
+    xb, _ = next(iter(val))
+    assert backend.device_of(xb) == backend.parse_device(device)
+    h = fit(model, loader, nn.CrossEntropyLoss(), sgd(model), 1, validation_split=0.25, verbose=0)
+    assert h["val_loss"][-1] == evaluate(model, val, nn.CrossEntropyLoss())["loss"]
+    h = fit(model, loader, nn.CrossEntropyLoss(), sgd(model), 1, validation_data=(x[30:], y[30:]), verbose=0)
+    assert isinstance(h["val_accuracy"][-1], float)
