@@ -220,6 +220,8 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) or initial_epoch < 0:
         raise ValueError(f"initial_epoch must be an int >= 0, got {initial_epoch!r}")
+    if run_id is not None and not isinstance(run_id, str):
+        raise TypeError(f"run_id must be a str (e.g. uuid.uuid4().hex) or None, got {type(run_id).__name__}")
     if not callable(loss):
         raise TypeError(f"loss must be callable as loss(outputs, labels), got {type(loss).__name__}")
     for name in metrics:

@@ -446,6 +446,9 @@ def test_run_id_is_in_every_checkpoint_and_resume_checks_it(tmp_path):
         assert all(np.array_equal(a, b) for a, b in zip(before, other.state_dict().values()))  # nothing changed
     h = fit(other, loader, ce, sgd(other), 2, resume_from=tmp_path / "c.npz", run_id="run-a", verbose=0)
     assert h.epoch == [0, 1]
+    with pytest.raises(TypeError, match="run_id must be a str .* got int"):
+        fit(other, loader, ce, sgd(other), 1, checkpoint=tmp_path / "d.npz", run_id=7, verbose=0)
+    assert not (tmp_path / "d.npz").exists()  # refused before training
 
 
 def test_validation_split_and_data_on_every_device(device):
