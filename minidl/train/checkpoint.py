@@ -252,7 +252,7 @@ def load_checkpoint(path: Any, model: Any, optimizer: Any = None, scheduler: Any
         backend.default_generator().bit_generator.state = _plain(state["random"]["default"])
         if history is not None and state["history"] is not None:
             history.load_state_dict(state["history"])
-        load_callback_states(state, callbacks)
+        load_callback_states(state, callbacks, where=where)
     except BaseException:
         _restore(undo, model, optimizer, scheduler, loaders, generators, history, callbacks)
         raise
@@ -448,9 +448,20 @@ def check_run_id(state: dict, run_id: Optional[str], where: Any = "the state") -
         raise ValueError(f"{name} belongs to another run: its run id is {got}, expected {run_id!r}")
 
 
-def load_callback_states(state: dict, callbacks: Sequence[Any]) -> None:
-    """Give each callback with ``load_state_dict`` the state saved under its name (if any)."""
+def load_callback_states(state: dict, callbacks: Sequence[Any], where: str = "the state") -> None:
+    """Give each callback with ``load_state_dict`` the state saved under its name (if any).
+
+    Every saved state is checked (it holds each key of the callback's own
+    ``state_dict()``) before the first one is given, so a broken one changes
+    no callback; the ValueError names ``where``.
+    """
     saved = state.get("callbacks") or {}
-    for key, cb in zip(_callback_keys(callbacks), callbacks):
-        if key in saved and hasattr(cb, "load_state_dict"):
-            cb.load_state_dict(saved[key])
+    if not isinstance(saved, dict):
+        raise _problem(where, "callbacks", f"expected a dict name -> state, got {type(saved).__name__}")
+    pairs = [(key, cb) for key, cb in zip(_callback_keys(callbacks), callbacks)
+             if key in saved and hasattr(cb, "load_state_dict")]
+    for key, cb in pairs:
+        if hasattr(cb, "state_dict"):
+            _check_keys(where, f"callback {key}", cb.state_dict(), saved[key])
+    for key, cb in pairs:
+        cb.load_state_dict(saved[key])

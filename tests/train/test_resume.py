@@ -260,3 +260,15 @@ def test_a_failure_while_applying_puts_everything_back(tmp_path):
         load_checkpoint(state, model, opt, sched, [loader, val], callbacks=[es])
     assert_unchanged(objects, before)
     assert load_checkpoint(ckpt, model, opt, sched, [loader, val], callbacks=[es]) == 0  # the good one still loads
+
+
+def test_callback_states_are_all_checked_before_any_is_given(tmp_path):
+    """fit() restores callbacks on their own, after on_train_begin: that step is all or nothing too."""
+    first, second = EarlyStopping(patience=3), EarlyStopping(patience=3)
+    first.wait, second.wait = 1, 2
+    state = {"callbacks": {"EarlyStopping": {**EarlyStopping().state_dict(), "wait": 5},
+                           "EarlyStopping.1": {"wait": 7}}}  # the second one's state is broken
+    with pytest.raises(ValueError, match=r"ckpt.npz does not fit the objects given: callback EarlyStopping.1: "
+                                         r"the saved state lacks \['best'"):
+        mdl.train.checkpoint.load_callback_states(state, [first, second], where="ckpt.npz")
+    assert (first.wait, second.wait) == (1, 2)
