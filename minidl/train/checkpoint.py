@@ -31,6 +31,12 @@ checkpoint that does not fit the objects says which generator differs.
 
 Checkpoints are .npz files written atomically by :func:`minidl.save`: a crash
 while saving leaves the previous checkpoint whole.
+
+Loading is all or nothing: :func:`load_checkpoint` first checks every part
+against the objects given (:func:`check_checkpoint`: names, shapes, dtypes,
+param groups, generators), changing nothing; only then does it apply them,
+and should applying still fail it puts every object back as it was. A
+``run_id`` saved with the checkpoint lets a resume refuse another run's.
 """
 from __future__ import annotations
 
