@@ -225,10 +225,14 @@ def load_checkpoint(path: Any, model: Any, optimizer: Any = None, scheduler: Any
     checkpoint of another run (or one saved without a run id) is refused
     before anything is changed.
 
+    Every part is checked before anything changes, and a failure while
+    applying puts every object back: the objects end up wholly restored, or
+    as they were.
+
     Raises:
         ValueError: the file is not a training checkpoint (e.g. weights only),
-            it belongs to another run (``run_id``), or it does not fit the
-            objects (number of loaders, generators).
+            it belongs to another run (``run_id``), or a part does not fit the
+            objects (the message names the part and what differs).
     """
     where = "the state" if isinstance(path, dict) else str(path)
     state = path if isinstance(path, dict) else serialization.load(path)

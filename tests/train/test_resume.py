@@ -272,3 +272,27 @@ def test_callback_states_are_all_checked_before_any_is_given(tmp_path):
                                          r"the saved state lacks \['best'"):
         mdl.train.checkpoint.load_callback_states(state, [first, second], where="ckpt.npz")
     assert (first.wait, second.wait) == (1, 2)
+
+
+def test_all_or_nothing_on_every_device(tmp_path, device):
+    def build_on(seed):
+        mdl.manual_seed(seed)
+        model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)).to(device)
+        return model, mdl.optim.Adam(model.parameters(), lr=0.01)
+
+    model, opt = build_on(0)
+    model(mdl.tensor(np.ones((5, 3), np.float32), device=device)).sum().backward()
+    opt.step()
+    save_checkpoint(tmp_path / "c.npz", model, opt, epoch=0)
+    state = mdl.load(tmp_path / "c.npz")
+    state["optimizer"]["param_groups"][0]["lr"] = -1.0  # refused only by the optimizer, while applying
+    fresh, fresh_opt = build_on(1)
+    before = {k: backend.to_numpy(v).copy() for k, v in fresh.state_dict().items()}
+    with pytest.raises(ValueError, match="lr"):
+        load_checkpoint(state, fresh, fresh_opt)
+    for name, value in fresh.state_dict().items():
+        assert backend.device_of(value) == backend.parse_device(device)
+        assert np.array_equal(backend.to_numpy(value), before[name]), name
+    assert load_checkpoint(tmp_path / "c.npz", fresh, fresh_opt) == 0
+    for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
+        assert np.array_equal(backend.to_numpy(a), backend.to_numpy(b)), name
