@@ -111,7 +111,9 @@ class Function:
     options go to ``__init__``: ``Scale.apply(t, factor=2)`` is
     ``Scale(factor=2)(t)``), and ``self.save_for_backward(x)`` in forward with
     ``x, = self.saved_tensors`` in backward is another way to save arrays
-    (they are arrays here, not Tensors).
+    (they are arrays here, not Tensors). PyTorch's ``@staticmethod`` form,
+    ``forward(ctx, x)`` / ``backward(ctx, gy)``, works too: ``ctx`` is the
+    Function object itself.
     """
 
     # Set by __call__ when the graph is recorded.
@@ -140,7 +142,7 @@ class Function:
     def __call__(self, *inputs: Any):
         tensors = _as_tensors(inputs)
         self.needs_input_grad = tuple(t.requires_grad for t in tensors)
-        ys = self.forward(*[t.data for t in tensors])
+        ys = _method(self, "forward")(*[t.data for t in tensors])
         single = not isinstance(ys, tuple)
         ys = (ys,) if single else ys
         record = _grad_enabled and any(self.needs_input_grad)
@@ -166,6 +168,16 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+def _method(fn: Function, name: str):
+    """``fn.forward`` or ``fn.backward``; a PyTorch-style ``@staticmethod`` gets ``fn`` as its ctx."""
+    for klass in type(fn).__mro__:
+        if name in klass.__dict__:
+            if isinstance(klass.__dict__[name], staticmethod):
+                return functools.partial(klass.__dict__[name].__func__, fn)
+            break
+    return getattr(fn, name)
 
 
 def _as_tensors(inputs: Sequence[Any]) -> tuple:
@@ -629,7 +641,7 @@ def _run_backward(root: Tensor, grad: Any, retain_graph: bool) -> None:
             if g is None:  # an output that did not reach the loss
                 g = get_array_module(grad).zeros(shape, dtype=dtype)
             gys.append(g)
-        gxs = _check_gradients(fn, fn.backward(*gys))
+        gxs = _check_gradients(fn, _method(fn, "backward")(*gys))
         for x, gx in zip(fn.inputs, gxs):
             if gx is None or not x.requires_grad:
                 continue

@@ -378,3 +378,27 @@ def test_indexing_mixing_int_slice_and_array_follows_numpy(device, rng):
     expect[0, :, :2] = 1
     assert np.array_equal(backend.to_numpy(x.grad), expect)
     assert mdl.gradcheck(lambda v: v[0, :, [0, 1]] * 3, (mdl.tensor(a, requires_grad=True, device=device),))
+
+
+class TorchStyleExp(Function):
+    """As a student coming from PyTorch writes it: static methods with a ctx."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = backend.get_array_module(x).exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        (y,) = ctx.saved_tensors
+        return gy * y
+
+
+def test_pytorch_style_static_methods_with_ctx(device, rng):
+    x = mdl.tensor(rng.standard_normal(4), requires_grad=True, device=device)
+    y = TorchStyleExp.apply(x)
+    assert np.allclose(y.numpy(), np.exp(x.numpy()))
+    y.sum().backward()
+    assert np.allclose(backend.to_numpy(x.grad), np.exp(x.numpy()))
+    assert mdl.gradcheck(TorchStyleExp.apply, (mdl.tensor(rng.standard_normal(3), requires_grad=True, device=device),))
