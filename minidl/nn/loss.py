@@ -51,7 +51,11 @@ class CrossEntropyLoss(Module):
 
 
 class MSELoss(Module):
-    """Mean squared error: mean((x - t)^2) (or its sum, or each term with reduction="none")."""
+    """Mean squared error: mean((x - t)^2) (or its sum, or each term with reduction="none").
+
+    Input and target of different shapes warn (``UserWarning``, as PyTorch):
+    see :func:`minidl.functional.mse_loss`.
+    """
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
