@@ -10,7 +10,6 @@ them back as axes of length 1 (``_restore_axes``); broadcasting then copies
 """
 from __future__ import annotations
 
-import builtins  # this module defines its own sum/max/min
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
