@@ -10,7 +10,6 @@ them back as axes of length 1 (``_restore_axes``); broadcasting then copies
 """
 from __future__ import annotations
 
-
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ._axes import normalize_axes, normalize_axis
