@@ -5,16 +5,23 @@
 # statistics of the current batch and keeps running averages of them; in
 # evaluation it uses the running averages. Forgetting `model.eval()` is a
 # classic bug: a prediction then depends on the other images in the batch.
-# At inference the whole layer folds into the preceding convolution.
+# At inference the whole layer folds into the preceding convolution. And it
+# makes deep networks train much faster.
 #
 # What to look at: the per-channel mean and std after the layer, the
-# prediction that changes with its batch-mates, and the fused conv's outputs.
+# prediction that changes with its batch-mates, the fused conv's outputs, and
+# the training curves of a deep MLP with and without batch norm.
 
 # %%
 import numpy as np
 
 import minidl as mdl
 import minidl.nn as nn
+from minidl.data import DataLoader, TensorDataset
+from minidl.data.datasets import FashionMNIST
+from minidl.lessons import fast, output_dir, record, show
+from minidl.train import fit
+from minidl.viz import save_curves
 
 rng = np.random.default_rng(0)
 
@@ -75,3 +82,68 @@ with mdl.no_grad():
     a, b = bn4(conv(x)).numpy(), fused(x).numpy()
 print("fused conv equals conv + bn: max difference", np.abs(a - b).max())
 assert np.allclose(a, b, atol=1e-4)
+
+# %% [markdown]
+# ## Batch norm and the speed of training
+# The same five-layer MLP (four hidden layers of 128) twice, once with a
+# BatchNorm1d after each hidden Linear, trained by plain SGD (lr 0.05, no
+# momentum) on the same Fashion-MNIST images in the same order. First, why
+# the plain one will struggle: with the default initialisation each layer's
+# outputs are smaller than its inputs, so after four layers the signal (and,
+# going back, the gradient) is a fraction of what it was. Batch norm rescales
+# every layer's outputs to unit variance, whatever the weights.
+
+# %%
+def deep_mlp(batch_norm):
+    layers, width = [nn.Flatten()], 784
+    for _ in range(4):
+        layers += [nn.Linear(width, 128)] + ([nn.BatchNorm1d(128)] if batch_norm else []) + [nn.ReLU()]
+        width = 128
+    return nn.Sequential(*layers, nn.Linear(128, 10))
+
+
+N = 2000 if fast() else 10000
+images, labels = FashionMNIST(train=True).get_batch(np.arange(N + 1000))  # the last 1,000 validate
+for batch_norm in (False, True):
+    mdl.manual_seed(0)
+    net = deep_mlp(batch_norm)
+    out, stds = mdl.tensor(images[:256]), []
+    with mdl.no_grad():
+        for layer in net:
+            out = layer(out)
+            if isinstance(layer, nn.ReLU):
+                stds.append(float(out.numpy().std()))
+    print(f"{'with' if batch_norm else 'without'} batch norm: std of each hidden layer's output at the start",
+          np.round(stds, 3))
+
+# %%
+histories = {}
+for batch_norm in (False, True):
+    mdl.manual_seed(0)
+    net = deep_mlp(batch_norm)
+    name = "with batch norm" if batch_norm else "without"
+    histories[name] = fit(net, DataLoader(TensorDataset(images[:N], labels[:N]), batch_size=64, shuffle=True, seed=0),
+                          nn.CrossEntropyLoss(), mdl.optim.SGD(net.parameters(), lr=0.05), 4,
+                          validation_data=(images[N:], labels[N:]), verbose=0)
+    print(f"{name:16s} training loss per epoch {np.round(histories[name]['loss'], 3)}, "
+          f"validation accuracy {np.round(histories[name]['val_accuracy'], 3)}")
+record("09", loss_plain=histories["without"]["loss"][-1], loss_bn=histories["with batch norm"]["loss"][-1],
+       val_plain=histories["without"]["val_accuracy"][-1], val_bn=histories["with batch norm"]["val_accuracy"][-1])
+show(save_curves(histories, output_dir("09") / "speed.png", keys=("loss", "val_accuracy"),
+                 title="a 5-layer MLP, plain SGD lr 0.05"))
+
+# %% [markdown]
+# Measured with `--fast` (2,000 images, 4 epochs): without batch norm the
+# loss hardly leaves log(10) = 2.30, the value of a uniform guess (2.27 after
+# 4 epochs), and the validation accuracy climbs only to 0.34; with it the
+# loss is 0.41 and the validation accuracy 0.66-0.74 from the first epoch on
+# (it wobbles: 1,000 validation images, and running statistics that are
+# still settling). Part of the gap is the start: the plain network's signal
+# shrinks layer by layer (the standard deviations above), and batch norm
+# undoes that. Its practical gift is that the scale of the weights stops
+# mattering much, so larger learning rates and deeper networks train
+# without tuning the start.
+#
+# Try it: initialise the plain network's Linear weights for ReLU
+# (`nn.init.kaiming_normal_`) and add momentum 0.9. Does the plain network
+# train now, and how far behind batch norm is it after 4 epochs?

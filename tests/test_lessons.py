@@ -16,6 +16,12 @@ from minidl.lessons import find_lessons
 LESSONS = find_lessons()
 
 
+def check_05(r):
+    """The Keras recipe, short: the seed convnet learns (and is far from MNIST's 99%)."""
+    assert 0.55 < r["test_accuracy"] < 0.95
+    assert r["last_val"] > r["first_val"] + 0.01
+
+
 def check_08(r):
     """Regularisation: smaller weights, lower test loss, and an early stop that does stop."""
     assert r["norm_l2"] < 0.6 * r["norm_none"]  # the L2 penalty shrinks the weights
@@ -28,6 +34,12 @@ def check_08(r):
     # The replayed rules: more patience stops later, a bigger min_delta or an unreached baseline sooner.
     assert r["replay_p10"] > r["replay_p3"] > r["replay_delta"]
     assert r["replay_baseline"] < r["replay_p3"]
+
+
+def check_09(r):
+    """Batch norm: the deep MLP trains in the epochs where the plain one barely leaves chance."""
+    assert r["loss_plain"] > 2.0 and r["loss_bn"] < 0.6 * r["loss_plain"]
+    assert r["val_bn"] > r["val_plain"] + 0.2
 
 
 def check_10(r):
@@ -45,7 +57,7 @@ def check_11(r):
     assert abs(r["tta_flip_mirror"] - r["tta_flip_plain"]) < 0.02  # a model trained with flips barely changes
 
 
-EFFECTS = {"08": check_08, "10": check_10, "11": check_11}
+EFFECTS = {"05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11}
 
 
 def test_there_are_lessons():
