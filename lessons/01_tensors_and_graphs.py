@@ -55,7 +55,11 @@ assert float(wt.grad) == 28 and float(xt.grad) == 42 and float(bt.grad) == 14
 # ## The graph
 # `ft.creator` is the function that made `ft` (a `Pow`), its `.inputs` the
 # tensors it used, and so on back to the leaves. `to_dot` writes the graph in
-# Graphviz's DOT language; when Graphviz is installed it is also rendered.
+# Graphviz's DOT language. `save_graph` turns it into a picture: with
+# Graphviz's `dot` program when it is installed, otherwise drawn with
+# matplotlib (`pip install 'minidl[lessons]'`). Blue: the leaves we asked
+# gradients for; yellow boxes: the functions; the arrows follow the data,
+# and backward walks them the other way.
 
 # %%
 ft = (wt * xt + bt) ** 2  # backward freed the first graph's saved values: build it again
@@ -64,8 +68,8 @@ print(to_dot(ft))
 picture = save_graph(ft, output_dir("01") / "graph.png")
 if picture:
     show(picture)
-else:
-    print("(install Graphviz to render the picture; the .dot file is in", output_dir("01"), ")")
+else:  # neither Graphviz nor matplotlib
+    print("no picture: pip install 'minidl[lessons]' (matplotlib) or Graphviz; the .dot file is in", output_dir("01"))
 
 # %% [markdown]
 # ## Gradients add up

@@ -48,13 +48,18 @@ show(path)
 
 # %% [markdown]
 # ## Mixing images
-# MixUp blends two images and their labels; CutMix pastes a patch. Labels become soft.
+# MixUp blends two images and their labels; CutMix pastes a patch of one
+# into the other and weighs the labels by area. Labels become soft: under
+# each mixed tile, the two classes it is made of and their weights, which is
+# what the network is trained to predict for it.
 
 # %%
-xm, ym = A.MixUp(0.4, num_classes=10, seed=0)(sample, test_set.labels[:6])
+labels6 = test_set.labels[:6]
+xm, ym = A.MixUp(0.4, num_classes=10, seed=0)(sample, labels6)
 print("MixUp soft labels of the first image:", np.round(ym[0], 2))
-show(save_grid(list(xm) + list(A.CutMix(1.0, 10, seed=0)(sample, test_set.labels[:6])[0]),
-               output_dir("07") / "mixing.png", ncols=6, scale=2))
+for name, op in (("mixup", A.MixUp(0.4, num_classes=10, seed=0)), ("cutmix", A.CutMix(1.0, num_classes=10, seed=0))):
+    show(A.show(op, sample, output_dir("07") / f"{name}.png", rows=2, scale=2, labels=labels6,
+                class_names=FashionMNIST.classes))
 
 # %% [markdown]
 # ## The left-facing / right-facing shortcut
