@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import textwrap
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -118,6 +119,7 @@ def write_answer(copy: os.PathLike, name: str, code: str) -> Path:
     path = Path(copy) / "minidl" / EXERCISES[name].file
     lines = path.read_text(encoding="utf-8").splitlines()
     block = find_blocks("\n".join(lines), str(path))[name]
-    lines[block.start + 1 : block.end] = code.rstrip("\n").splitlines()
+    body = textwrap.indent(textwrap.dedent(code).rstrip("\n"), block.indent)  # at the markers' indentation
+    lines[block.start + 1 : block.end] = body.splitlines()
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

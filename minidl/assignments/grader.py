@@ -38,7 +38,7 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy
 
@@ -82,20 +82,25 @@ def fresh_seed() -> int:
 
 def grade(student_dir: os.PathLike, seed: Optional[int] = None, *, assignment: Optional[str] = None,
           time_limit: float = TIME_LIMIT, memory_limit: int = MEMORY_LIMIT,
-          report_path: Optional[os.PathLike] = "grade.json") -> dict:
+          report_path: Optional[os.PathLike] = "grade.json", exercises: Optional[Sequence[str]] = None) -> dict:
     """Grade a student copy; returns the report (also written to ``report_path``, relative to the copy).
 
     ``assignment`` (default: the one the copy's assignment.json names) decides
-    the exercises; ``report_path=None`` writes nothing.
+    the exercises; ``exercises`` grades only some of them (e.g. to regrade
+    one); ``report_path=None`` writes nothing.
     """
     reference_guard()
     student_dir = Path(student_dir).resolve()
     name = assignment or read_assignment(student_dir)
+    names = exercises_of(name) if exercises is None else list(exercises)
+    unknown = [e for e in names if e not in exercises_of(name)]
+    if unknown:
+        raise ValueError(f"exercises: {unknown} are not part of assignment {name!r} ({exercises_of(name)})")
     seed = fresh_seed() if seed is None else int(seed)
     report = {"assignment": name, "seed": seed, "student": student_dir.name, "exercises": {}}
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="minidl-grade-") as tmp:
-        for exercise in exercises_of(name):
+        for exercise in names:
             report["exercises"][exercise] = grade_exercise(exercise, student_dir, seed, Path(tmp) / exercise,
                                                            time_limit, memory_limit)
     report["score"] = sum(e["score"] for e in report["exercises"].values())
@@ -119,7 +124,8 @@ def grade_exercise(name: str, student_dir: Path, seed: int, work: Path, time_lim
         student_text = (student_dir / "minidl" / ex.file).read_text(encoding="utf-8")
         spliced = splice(reference_text, student_text, name, f"minidl/{ex.file}")
         lines = _line_map(reference_text, student_text, name)
-    except (OSError, UnicodeError, MarkerError) as error:
+        _check_syntax(spliced, ex.file, lines)
+    except (OSError, UnicodeError, MarkerError, SyntaxError) as error:
         out["error"] = str(error)
         out["cases"] = [{"label": c.label, "passed": False, "problems": [str(error)], "trace": []} for c in cases]
         return out
@@ -144,7 +150,11 @@ def grade_exercise(name: str, student_dir: Path, seed: int, work: Path, time_lim
             entry["problems"].append((result or {}).get("error") or "no result came back")
             entry["trace"] = _frames(result, ex.file, lines)
         else:
-            entry["problems"] = _judge(ex, case, result["arrays"], checks[i], results, i)
+            reference = ex.evaluate(_reference(), case, True) if ex.compare else {}  # a failure here is ours
+            try:
+                entry["problems"] = _judge(ex, case, result["arrays"], reference, checks[i], results, i)
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as error:  # odd arrays
+                entry["problems"] = [f"the result cannot be judged: {type(error).__name__}: {error}"[:300]]
         entry["passed"] = not entry["problems"]
         out["score"] += int(entry["passed"])
         if not entry["passed"]:
@@ -153,21 +163,19 @@ def grade_exercise(name: str, student_dir: Path, seed: int, work: Path, time_lim
     return out
 
 
-def _judge(ex, case: Case, got: dict, checks: list, results: dict, i: int) -> list:
+def _judge(ex, case: Case, got: dict, reference: dict, checks: list, results: dict, i: int) -> list:
     """Every problem of one case's result: against the reference, finite differences, the exercise's rules."""
     problems = []
-    if ex.compare:
-        reference = ex.evaluate(_reference(), case, True)
-        for key, ref in reference.items():
-            problems += [p for p in [compare(ref, got[key], key) if key in got else f"{key}: missing"] if p]
+    for key, ref in reference.items():
+        problems += [p for p in [compare(ref, got[key], key) if key in got else f"{key}: missing"] if p]
     if checks:
         forward = []
         for c in range(len(checks)):
             plus, minus = results.get(f"{i}+{c}"), results.get(f"{i}-{c}")
-            failed = next((r for r in (plus, minus) if not r or not r["ok"] or "y" not in r["arrays"]), None)
-            if failed is not None:
+            failed = [r or {} for r in (plus, minus) if not r or not r["ok"] or "y" not in r["arrays"]]
+            if failed:
                 problems.append("the forward failed on a slightly perturbed input: "
-                                + ((failed or {}).get("error") or "no y came back"))
+                                + (failed[0].get("error") or "no y came back"))
                 break
             forward.append((plus["arrays"]["y"], minus["arrays"]["y"]))
         else:
@@ -207,6 +215,18 @@ def _line_map(reference: str, student: str, name: str) -> tuple:
     """(first body line in the graded file, first body line in the student's file, body length), 1-based."""
     ref_block, student_block = find_blocks(reference)[name], find_blocks(student)[name]
     return ref_block.start + 2, student_block.start + 2, student_block.end - student_block.start - 1
+
+
+def _check_syntax(spliced: str, file: str, lines: tuple) -> None:
+    """Compile (never run) the graded file here, so a syntax error is reported at the student's line."""
+    try:
+        compile(spliced, f"minidl/{file}", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        ref_start, student_start, length = lines
+        line = error.lineno or 0
+        where = (f"line {line - ref_start + student_start} of your" if ref_start <= line < ref_start + length + 1
+                 else "your")
+        raise SyntaxError(f"{type(error).__name__}: {error.msg} ({where} minidl/{file})") from None
 
 
 def _frames(result: Optional[dict], file: str, lines: tuple) -> list:
