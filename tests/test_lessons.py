@@ -57,7 +57,19 @@ def check_11(r):
     assert abs(r["tta_flip_mirror"] - r["tta_flip_plain"]) < 0.02  # a model trained with flips barely changes
 
 
-EFFECTS = {"05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11}
+def check_07(r):
+    """Augmentation: random flips remove the left/right shortcut."""
+    assert r["plain_train"] > 0.97 and r["plain_test"] < 0.8  # the shortcut: perfect in training only
+    assert r["flipped_test"] > r["plain_test"] + 0.15
+
+
+def check_13(r):
+    """The pretext task is learnt (far above chance) and its features beat random ones with few labels."""
+    assert r["pretext_accuracy"] > 0.25  # chance is 1/8
+    assert r["pretext"] > r["random"] + 0.02
+
+
+EFFECTS = {"05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11, "07": check_07, "13": check_13}
 
 
 def test_there_are_lessons():
