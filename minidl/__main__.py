@@ -74,6 +74,9 @@ AUGMENTATIONS = {
     "noise": lambda: A.GaussianNoise(0.02),
 }
 
+# The images each model was made for (`summary` without --input-shape); the others: ImageNet's 3x224x224.
+NATIVE_SHAPES = {"keras-mnist-convnet": (1, 28, 28), "mlp": (1, 28, 28), "resnet20-cifar": (3, 32, 32)}
+
 # The settings of a run (settings.json) and their defaults; None: chosen per dataset or off.
 DEFAULTS = {"model": "keras-mnist-convnet", "dataset": "fashion-mnist", "epochs": 2, "batch_size": 128,
             "lr": 1e-3, "augment": None, "val_split": 0.1, "patience": None, "seed": 0, "limit": None,
@@ -160,12 +163,24 @@ def _tta_transform(spec: str) -> Any:
 
 def _model(name: str, image_shape: tuple) -> nn.Module:
     """A fresh model for images of ``image_shape`` (C, H, W) and 10 classes."""
+    if name == "mlp":
+        kwargs = {"in_features": math.prod(image_shape)}
+    else:
+        kwargs = {"num_classes": 10, "in_channels": image_shape[0]}
+    if name == "keras-mnist-convnet":  # its last layer is sized by the image; the others pool globally
+        kwargs["input_size"] = image_shape[1:]
     try:
-        if name == "mlp":
-            return mdl.models.get_model("mlp", in_features=math.prod(image_shape))
-        return mdl.models.get_model(name, num_classes=10, in_channels=image_shape[0], input_size=image_shape[1:])
+        return mdl.models.get_model(name, **kwargs)
     except ValueError as error:  # e.g. images too small for the network
         raise UsageError(f"{name} for images {','.join(map(str, image_shape))}: {error}") from None
+
+
+def _summary(model: nn.Module, name: str, image_shape: tuple) -> str:
+    """The model's summary table; a model that cannot take these images is a one-line error."""
+    try:
+        return nn.summary(model, image_shape, print_fn=None)
+    except ValueError as error:  # e.g. a feature map shrunk to nothing
+        raise UsageError(f"{name} cannot take images of shape {','.join(map(str, image_shape))}: {error}") from None
 
 
 # ------------------------------------------------------------ the run folder
@@ -309,6 +324,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     mdl.manual_seed(settings["seed"])  # the seed decides the initial weights and the augmentation's draws
     transform = _augmentations(settings["augment"], choice.image_shape)
     model = _model(settings["model"], choice.image_shape)
+    table = _summary(model, settings["model"], choice.image_shape)  # the model takes the data's images
     _writable_folder(out, create=not args.resume)
     if args.resume and checkpoint.exists():
         _check_belongs(checkpoint, settings["run_id"])
@@ -335,8 +351,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"{settings['dataset']}: {len(train_loader.dataset)} training images, {n_val} validation images "
           f"(the last {settings['val_split']:.0%} of the training set, not augmented), {len(test_set)} test images "
           f"(evaluated once, after training)" + (f"; recipe {settings['recipe']}" if settings["recipe"] else ""))
+    print(table)
     model.to(args.device)
-    nn.summary(model, choice.image_shape)
     optimizer = mdl.optim.Adam(model.parameters(), lr=settings["lr"])
     callbacks = []
     if settings["patience"] is not None:  # choose the epoch on the validation data, never on the test set
@@ -416,8 +432,8 @@ def _report_test(model: nn.Module, test_loader: Any, loss: Any, augment: str) ->
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    shape = args.input_shape or (1, 28, 28)
-    nn.summary(_model(args.model, shape), shape)
+    shape = args.input_shape or NATIVE_SHAPES.get(args.model, (3, 224, 224))
+    print(_summary(_model(args.model, shape), args.model, shape))
     return 0
 
 
@@ -480,9 +496,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "run's files first (" + ", ".join(RUN_FILES) + ")")
     t.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar, 2 one line per epoch (default: 1)")
-    s = sub.add_parser("summary", help="print a model's summary")
+    s = sub.add_parser("summary", help="print a model's summary, as train builds it (10 classes)")
     s.add_argument("model", choices=mdl.models.list_models())
-    s.add_argument("--input-shape", type=_image_shape, default=None, help="C,H,W (default: 1,28,28)")
+    s.add_argument("--input-shape", type=_image_shape, default=None,
+                   help="C,H,W (default: the model's own: 1,28,28 for keras-mnist-convnet and mlp, 3,32,32 for "
+                        "resnet20-cifar, else 3,224,224)")
     sub.add_parser("datasets", help="which datasets are available locally, and where")
     return parser
 

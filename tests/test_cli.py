@@ -1,11 +1,23 @@
-"""The command line: the main job at its smallest, resume, and every bad argument."""
+"""The command line: the main job at its smallest, resume, and every bad argument.
+
+The first tests run ``python -m minidl`` in a subprocess on Fashion-MNIST; the
+rest call ``main()`` in this process on tiny synthetic images (``fake_datasets``),
+which is quick and lets a test press Ctrl-C (``interrupt_at_step``).
+"""
+import dataclasses
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import minidl as mdl
+from minidl import __main__ as cli
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,14 +82,6 @@ def test_summary_and_datasets_commands():
 
 
 # ----------------------------------------------------------------- in this process, on tiny synthetic data
-import dataclasses  # noqa: E402
-import json  # noqa: E402
-import shlex  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import minidl as mdl  # noqa: E402
-from minidl import __main__ as cli  # noqa: E402
 
 
 def synthetic(shape, n_train=80, n_test=40):
@@ -239,6 +243,7 @@ def test_ctrl_c_says_where_the_checkpoint_is_and_how_to_resume(tmp_path, fake_da
     (["train", "--dataset", "cifar-10"], "invalid choice: 'cifar-10'"),
     (["summary", "mlp", "--input-shape", "a,b"], "argument --input-shape: must be C,H,W"),
     (["summary", "keras-mnist-convnet", "--input-shape", "1,8,8"], "input_size must be at least 10x10"),
+    (["summary", "mlp", "--input-shape", "0,28,28"], "argument --input-shape: must be C,H,W"),
 ])
 def test_bad_values_are_one_line_usage_errors(args, message, tmp_path, capsys):
     out = tmp_path / "never"
@@ -294,10 +299,17 @@ def test_cifar10_trains_with_the_default_model(tmp_path, fake_datasets, capsys):
     assert train(tmp_path / "c", "--dataset", "cifar10", "--epochs", 1) == 0
     console = capsys.readouterr().out
     assert "(None, 64, 6, 6)" in console and "(None, 2304)" in console and "test accuracy:" in console
-    for name in mdl.models.list_models():
-        for shape in ("3,32,32", "1,28,28", "3,40,24"):
-            assert main("summary", name, "--input-shape", shape) == 0
-            assert "Total params" in capsys.readouterr().out
+    for shape, flat in (("1,28,28", 1600), ("3,40,24", 64 * 8 * 4)):  # the default model fits any image size
+        assert main("summary", "keras-mnist-convnet", "--input-shape", shape) == 0
+        assert f"(None, {flat})" in capsys.readouterr().out
+
+
+# vgg11-bn, vgg16 and vgg16-bn are built by vgg11's function (_vgg); each costs ~10 s of CPU (130M parameters).
+@pytest.mark.parametrize("name", [m for m in mdl.models.list_models() if m not in ("vgg11-bn", "vgg16", "vgg16-bn")])
+def test_summary_at_cifar_size_works_for_every_model(name, capsys):
+    assert main("summary", name, "--input-shape", "3,32,32") == 0
+    table = capsys.readouterr().out
+    assert "Total params" in table and "(None, 10)" in table  # 10 classes, as train builds it
 
 
 def test_default_augmentation_per_dataset():
