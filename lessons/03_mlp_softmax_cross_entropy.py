@@ -17,7 +17,7 @@ import minidl as mdl
 import minidl.nn as nn
 import minidl.nn.functional as F
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast
+from minidl.lessons import fast, record
 
 # %% [markdown]
 # ## Softmax, stably
@@ -81,6 +81,8 @@ for epoch in range(1 if fast() else 3):
         optimizer.step()
         if epoch == 0 and step in (0, 10, 100):
             print(f"step {step}: loss {loss.item():.3f}")
+        if epoch == 0 and step == 0:
+            first_loss = loss.item()
     print(f"epoch {epoch + 1}: loss {loss.item():.3f} ({time.perf_counter() - start:.1f} s)")
 
 # %%
@@ -89,4 +91,5 @@ with mdl.no_grad():
     predictions = model(x_test).data.argmax(axis=1)
 accuracy = (predictions == y_test).mean()
 print(f"test accuracy: {accuracy:.1%}")
+record("03", first_loss=first_loss, test_accuracy=accuracy)
 assert accuracy > 0.6

@@ -16,6 +16,12 @@ from minidl.lessons import find_lessons
 LESSONS = find_lessons()
 
 
+def check_03(r):
+    """The MLP: the loss starts at a uniform guess's log(10) and the network learns."""
+    assert abs(r["first_loss"] - 2.303) < 0.15
+    assert r["test_accuracy"] > 0.6  # chance is 0.1; one epoch of 3,000 images gives about 0.67
+
+
 def check_05(r):
     """The Keras recipe, short: the seed convnet learns (and is far from MNIST's 99%)."""
     assert 0.55 < r["test_accuracy"] < 0.95
@@ -69,7 +75,7 @@ def check_13(r):
     assert r["pretext"] > r["random"] + 0.02
 
 
-EFFECTS = {"05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11, "07": check_07, "13": check_13}
+EFFECTS = {"03": check_03, "05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11, "07": check_07, "13": check_13}
 
 
 def test_there_are_lessons():
