@@ -19,10 +19,12 @@ $(VENV)/.dev: $(VENV)/.core
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-# PyTorch's CPU build: the peer of the op cross-check (tests/test_torch_crosscheck.py)
-# and of the benchmarks. Optional: without it those tests skip, and the rest never need it.
+# The PyTorch peers: torch's CPU build (the op cross-check, tests/test_torch_crosscheck.py,
+# and the benchmarks), torchvision's and EfficientNet-Lite's model definitions (the model
+# zoo's forward passes). Optional: without them those tests skip; the rest never need torch.
 $(VENV)/.torch: $(VENV)/.dev
-	-$(PY) -m pip install -q torch==2.13.0 || echo "PyTorch not installed: the cross-check against it will skip"
+	-$(PY) -m pip install -q torch==2.13.0 torchvision==0.28.0 efficientnet-lite-pytorch==0.1.0 \
+	  || echo "PyTorch not installed: the tests against it will skip"
 	touch $@
 
 $(VENV)/.bench: $(VENV)/.torch
