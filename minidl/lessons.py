@@ -22,7 +22,10 @@ Where the lessons are: ``lessons/`` at the top of a source checkout is where
 they are written and read. The package ships the same files as package data,
 ``minidl/lesson_files`` (in a checkout a link to ``../lessons``), so that
 after a plain ``pip install minidl`` the runner finds them too; ``copy`` puts
-a copy you can edit and open in Jupyter wherever you like.
+a copy you can edit and open in Jupyter wherever you like. (A Windows
+checkout without symbolic links holds the link as a one-line text file: the
+runner still reads ``lessons/``, but build the package from a checkout with
+links, or the wheel ships no lessons.)
 """
 from __future__ import annotations
 
@@ -51,7 +54,7 @@ class Cell:
 
 
 def fast() -> bool:
-    """True when the lesson should use tiny sizes (``--fast``)."""
+    """True when the lesson should use tiny sizes: ``--fast``, or ``MINIDL_FAST`` set to anything but 0."""
     return os.environ.get(FAST_ENV, "") not in ("", "0")
 
 
