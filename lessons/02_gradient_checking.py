@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 import minidl as mdl
+from minidl.lessons import record
 
 # %% [markdown]
 # ## Central differences by hand
@@ -84,6 +85,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     ok = mdl.gradcheck(lambda t: Cube()(t), (x32,), raise_exception=False)
 print("float32 check passed?", ok, "| warning:", caught[0].message if caught else None)
+record("02", float32_passed=ok, float32_warned=bool(caught))
 
 # %% [markdown]
 # ## fast_mode for big inputs
@@ -92,5 +94,8 @@ print("float32 check passed?", ok, "| warning:", caught[0].message if caught els
 
 # %%
 big = mdl.tensor(np.random.default_rng(2).standard_normal((50, 50)), requires_grad=True)
-print("fast_mode, correct op:", mdl.gradcheck(lambda t: Cube()(t), (big,), fast_mode=True))
-print("fast_mode, buggy op:", mdl.gradcheck(lambda t: BuggyCube()(t), (big,), fast_mode=True, raise_exception=False))
+correct = mdl.gradcheck(lambda t: Cube()(t), (big,), fast_mode=True)
+buggy = mdl.gradcheck(lambda t: BuggyCube()(t), (big,), fast_mode=True, raise_exception=False)
+print("fast_mode, correct op:", correct)
+print("fast_mode, buggy op:", buggy)
+record("02", fast_mode_correct=correct, fast_mode_buggy=buggy)

@@ -16,6 +16,12 @@ from minidl.lessons import find_lessons
 LESSONS = find_lessons()
 
 
+def check_02(r):
+    """Gradient checks: float32 fails even for a right op (with a warning); fast_mode catches a bug."""
+    assert r["float32_passed"] == 0 and r["float32_warned"] == 1
+    assert r["fast_mode_correct"] == 1 and r["fast_mode_buggy"] == 0
+
+
 def check_03(r):
     """The MLP: the loss starts at a uniform guess's log(10) and the network learns."""
     assert abs(r["first_loss"] - 2.303) < 0.15
@@ -75,7 +81,7 @@ def check_13(r):
     assert r["pretext"] > r["random"] + 0.02
 
 
-EFFECTS = {"03": check_03, "05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11, "07": check_07, "13": check_13}
+EFFECTS = {"02": check_02, "03": check_03, "05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11, "07": check_07, "13": check_13}
 
 
 def test_there_are_lessons():
