@@ -41,33 +41,63 @@ from .functional.loss import cross_entropy
 Prefixes = Union[str, Sequence[str], None]
 
 
+def _under(name: str, prefixes: Prefixes) -> bool:
+    """Is the parameter or module ``name`` inside one of ``prefixes`` (everything when None)?"""
+    if prefixes is None:
+        return True
+    prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+    return any(name == q or name.startswith(q.rstrip(".") + ".") for q in prefixes)
+
+
 def _select(model: Any, prefixes: Prefixes) -> list:
     """Parameters of ``model`` whose names start with one of ``prefixes`` (all if None)."""
     named = list(model.named_parameters())
     if prefixes is None:
         return [p for _, p in named]
     prefixes = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
-    chosen = [p for name, p in named if any(name == q or name.startswith(q.rstrip(".") + ".") for q in prefixes)]
+    chosen = [p for name, p in named if _under(name, prefixes)]
     if not chosen:
         names = sorted({name.split(".")[0] for name, _ in named})
         raise ValueError(f"no parameter name starts with {list(prefixes)}; top-level names are {names}")
     return chosen
 
 
+def _batch_norms(model: Any, prefixes: Prefixes) -> list:
+    return [m for name, m in model.named_modules()
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and name and _under(name, prefixes)]
+
+
 def freeze(model: Any, prefixes: Prefixes = None) -> None:
     """Set ``requires_grad=False`` on all parameters, or those under the given name prefixes.
 
     Example: ``freeze(model, ["0", "3"])`` freezes layers 0 and 3 of a Sequential.
+
+    Batch norm layers inside the frozen part also stay in eval mode, even
+    after ``model.train()``: they normalise with their stored (ImageNet)
+    statistics and do not update them. This is Keras' rule for
+    ``trainable = False`` and the fix for a classic bug: a frozen base in
+    training mode would normalise each small batch of the new data with that
+    batch's own statistics and overwrite the running ones, so its features
+    drift from those the head is trained on at test time.
     """
     for p in _select(model, prefixes):
         p.requires_grad = False
         p.grad = None
+    for bn in _batch_norms(model, prefixes):
+        object.__setattr__(bn, "frozen_eval", True)
+        object.__setattr__(bn, "training", False)
 
 
 def unfreeze(model: Any, prefixes: Prefixes = None) -> None:
-    """Set ``requires_grad=True`` again (all parameters, or those under the prefixes)."""
+    """Set ``requires_grad=True`` again (all parameters, or those under the prefixes).
+
+    The batch norms there follow ``model.train()`` / ``eval()`` again (from the
+    next call of either).
+    """
     for p in _select(model, prefixes):
         p.requires_grad = True
+    for bn in _batch_norms(model, prefixes):
+        object.__setattr__(bn, "frozen_eval", False)
 
 
 def _last_linear(model: Any):

@@ -105,3 +105,38 @@ def test_linear_classifier_separates_blobs(loss, rng):
     assert acc > 0.95
     with pytest.raises(ValueError, match="loss must be"):
         transfer.fit_linear_classifier(feats, labels, loss="svm")
+
+
+def test_frozen_batch_norm_stays_in_eval_mode():
+    """The decks' classic bug: a frozen base's batch norms must not switch to batch statistics in train()."""
+    import minidl.models as zoo
+
+    mdl.manual_seed(0)
+    model = zoo.resnet20_cifar(num_classes=3)
+    rng = np.random.default_rng(0)
+    with mdl.no_grad():  # give the running statistics values to lose
+        model.train()
+        for _ in range(3):
+            model(mdl.tensor(rng.standard_normal((16, 3, 16, 16)).astype(np.float32) * 2 + 1))
+    base = [name for name, _ in model.named_children() if name != "fc"]
+    transfer.freeze(model, base)
+    before = {k: np.array(v) for k, v in model.state_dict().items() if "running" in k}
+    x = mdl.tensor(rng.standard_normal((4, 3, 16, 16)).astype(np.float32))
+    with mdl.no_grad():
+        expected = model.eval()(x).numpy()
+    model.train()
+    assert not model.bn1.training and not model.layer2[0].bn1.training and model.training
+    opt = mdl.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+    loss = mdl.nn.functional.cross_entropy(model(x), np.array([0, 1, 2, 0]))
+    loss.backward()
+    opt.step()
+    after = {k: v for k, v in model.state_dict().items() if "running" in k}
+    assert all(np.array_equal(before[k], after[k]) for k in before)  # statistics untouched
+    with mdl.no_grad():
+        features_train_mode = model.train().layer3(model.layer2(model.layer1(model.relu(model.bn1(model.conv1(x))))))
+        features_eval_mode = model.eval().layer3(model.layer2(model.layer1(model.relu(model.bn1(model.conv1(x))))))
+    np.testing.assert_array_equal(features_train_mode.numpy(), features_eval_mode.numpy())
+    assert not np.allclose(expected, model.eval()(x).numpy())  # the head did train
+    transfer.unfreeze(model)
+    model.train()
+    assert model.bn1.training

@@ -247,7 +247,8 @@ class Module:
         if not isinstance(mode, bool):
             raise TypeError(f"train(mode) needs a bool, got {type(mode).__name__}")
         for m in self.modules():
-            object.__setattr__(m, "training", mode)
+            # A batch norm frozen by minidl.transfer.freeze stays in eval mode (Keras' trainable=False).
+            object.__setattr__(m, "training", mode and not getattr(m, "frozen_eval", False))
         return self
 
     def eval(self) -> "Module":
