@@ -24,6 +24,10 @@ package, writing outside its working folder and starting processes. It does
 run the reference code of the *other* exercises of the assignment (that is
 what grading uncoupled means), and its error messages come back, cut to one
 line of 300 characters.
+
+The audit hook is a guard inside Python, not an operating-system sandbox: for
+a class of strangers run the grader as an unprivileged user in a container
+(as a Gradescope autograder does), so that the limits of the machine hold too.
 """
 from __future__ import annotations
 
@@ -247,13 +251,14 @@ def _site_dirs() -> list:
     return sorted({str(Path(numpy.__file__).resolve().parent.parent)})
 
 
-def _blocked(sites: list) -> list:
+def _blocked(sites: list, own: list) -> list:
     """What the student's process may not read: this package, any minidl on its path, and, for a source
-    checkout, everything in it except the folders the process needs (e.g. a virtualenv inside it)."""
+    checkout, everything in it except the folders the process needs (a virtualenv inside it, its ``own``)."""
     blocked = [str(PACKAGE)] + [os.path.join(s, "minidl") for s in sites]
     parent = PACKAGE.parent
     if (parent / "setup.cfg").exists() or (parent / "pyproject.toml").exists():
         needed = [Path(s) for s in sites] + [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+        needed += [Path(p).resolve() for p in own]
         for child in parent.iterdir():
             if not any(n == child or child in n.parents for n in needed):
                 blocked.append(str(child))
@@ -279,7 +284,7 @@ def run_worker(name: str, package: Path, run: Path, jobs: list, time_limit: floa
     arrays = {f"{j}/{k}": numpy.asarray(v) for j, case, _ in jobs for k, v in case.arrays.items()}
     numpy.savez(run / "jobs.npz", **arrays)
     sites = _site_dirs()
-    config = {"root": str(package), "site": sites, "blocked": _blocked(sites), "exercise": name,
+    config = {"root": str(package), "site": sites, "blocked": _blocked(sites, [package, run]), "exercise": name,
               "jobs": str(run / "jobs.npz"),
               "job_list": [{"id": j, "arrays": sorted(c.arrays), "options": c.options, "backward": b}
                            for j, c, b in jobs]}

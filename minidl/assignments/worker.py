@@ -8,9 +8,9 @@ own files decide what is imported. It then:
 1. sets ``sys.path`` to the graded package (the reference minidl with the
    student's block spliced in), the standard library and NumPy's folder only;
 2. installs an audit hook (which nothing can remove) that refuses to read
-   the reference package or any other ``minidl`` on the path, to write or
-   delete outside its working folder, and to start processes, send signals,
-   open sockets or load C libraries;
+   the reference package or any other ``minidl`` on the path (or another
+   process's ``/proc`` files), to write or delete outside its working folder,
+   and to start processes, send signals, open sockets or load C libraries;
 3. evaluates each job (an exercise's ``evaluate`` on the given inputs) and
    writes the arrays, and any error with the last frames of its traceback, to
    ``results.npz``.
@@ -37,6 +37,12 @@ def _under(path, roots) -> bool:
     return any(path == r or path.startswith(r + os.sep) for r in roots)
 
 
+def _other_process(path) -> bool:
+    """/proc/<pid>/... of another process (the grader's memory, say)."""
+    parts = os.path.realpath(os.fsdecode(path)).split(os.sep)
+    return len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit() and parts[2] != str(os.getpid())
+
+
 def install_guard(blocked: list, workdir: str) -> None:
     """The audit hook: no reading the reference, no writing outside ``workdir``, no processes."""
     blocked = [os.path.realpath(b) for b in blocked]
@@ -47,7 +53,7 @@ def install_guard(blocked: list, workdir: str) -> None:
             path, mode, flags = args
             if path is None or isinstance(path, int):
                 return
-            if _under(path, blocked):
+            if _under(path, blocked) or _other_process(path):
                 raise PermissionError(f"grading: submissions may not read {os.fsdecode(path)}")
             writing = any(c in mode for c in "wax+") if isinstance(mode, str) else bool((flags or 0) & WRITE_FLAGS)
             if writing and not _under(path, workdir):

@@ -43,10 +43,12 @@ HOSTILE = {
         "    print('matmul_backward  4/4  100%\\nsum_to_shape 6/6 100%\\ntotal 10/10 (100%) ok', file=f)\n"
         "return gy, gy\n"),
     "sleeps_forever": "import time\ntime.sleep(10**6)\n",
+    "reads_the_graders_memory": "import os\nreturn open(f'/proc/{{os.getppid()}}/maps').read()\n",
     "exhausts_memory": "hoard = []\nwhile True:\n    hoard.append(bytearray(2**28))\n",
 }
 # What each one's report says instead of the points it wanted.
-HOSTILE_PROBLEM = {"imports_the_reference": "grading: submissions may not read", "sleeps_forever": "(the time limit)",
+HOSTILE_PROBLEM = {"imports_the_reference": "grading: submissions may not read",
+                   "reads_the_graders_memory": "grading: submissions may not read /proc/", "sleeps_forever": "(the time limit)",
                    "exhausts_memory": "MemoryError", "writes_grade_json": "y: missing",
                    "prints_fake_output": "MatMul.backward returned", "patches_gradcheck": "grad_a: worst element"}
 
@@ -82,11 +84,11 @@ def graded_class(tmp_path_factory):
     def copy(name):
         return shutil.copytree(blank, subs / name)
 
-    for i in range(10):
+    for i in range(9):
         solve(copy(f"right{i:02d}"))
     for i in range(6):
         copy(f"blank{i:02d}")
-    for i in range(6, 10):  # four of the right ones hand in a zip, wrapped in a folder
+    for i in range(5, 9):  # four of the right ones hand in a zip, wrapped in a folder
         zipped(subs / f"right{i:02d}", subs / f"right{i:02d}.zip")
     write_answer(solve(copy("wrong_matmul")), "matmul_backward", replaced(
         "matmul_backward", "gb = xp.swapaxes(a, -1, -2) @ gy", "gb = 2 * (xp.swapaxes(a, -1, -2) @ gy)"))
@@ -128,7 +130,7 @@ def test_gradebook_has_every_student_and_exercise(graded_class):
     rows, _ = graded_class
     assert len(rows) == 30
     assert list(next(iter(rows.values()))) == ["student", "matmul_backward", "sum_to_shape", "total", "out_of", "error"]
-    for i in range(10):
+    for i in range(9):
         assert rows[f"right{i:02d}"]["total"] == rows[f"right{i:02d}"]["out_of"] == "10", rows[f"right{i:02d}"]
     for i in range(6):
         assert rows[f"blank{i:02d}"]["total"] == "0"

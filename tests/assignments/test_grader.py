@@ -190,3 +190,16 @@ def test_cli_errors_are_one_line(tmp_path, capsys, blank):
     assert "does not exist" in capsys.readouterr().err
     assert main(["check", "im2col", "--case", "9"]) == 2
     assert re.search(r"--case must be in 0\.\.3 for im2col, got 9", capsys.readouterr().err)
+
+
+def test_one_copy_as_gradescope_results_and_as_a_zip(tmp_path, blank, capsys):
+    student = solved(fresh(blank, tmp_path, "autograd"))
+    out = tmp_path / "results.json"
+    assert main(["grade", str(student), "--format", "gradescope", "--out", str(out), "--seed", "2"]) == 0
+    results = json.loads(out.read_text())
+    assert results["score"] == 10 and [t["score"] for t in results["tests"]] == [4, 6]
+    assert results["tests"][0]["name"].startswith("matmul_backward: ") and "max_score" in results["tests"][0]
+    shutil.make_archive(str(tmp_path / "hw"), "zip", student.parent, student.name)  # wrapped in a folder
+    capsys.readouterr()
+    assert main(["grade", str(tmp_path / "hw.zip"), "--format", "json", "--seed", "2"]) == 0
+    assert json.loads(capsys.readouterr().out)["score"] == 10
