@@ -38,6 +38,7 @@ def save_curves(runs: Mapping[str, Any], path: Any, keys: Sequence[str] = ("loss
         # The object-oriented API, not pyplot: no global figure, no change of backend.
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise ImportError(PLOT_HELP) from None
     if not runs:
@@ -57,6 +58,7 @@ def save_curves(runs: Mapping[str, Any], path: Any, keys: Sequence[str] = ("loss
             if marks and name in marks:
                 ax.axvline(marks[name], color=colour, linestyle=":", linewidth=1.2)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_title(key)
         ax.grid(alpha=0.3)
         if panel == 0:
