@@ -8,10 +8,11 @@ import sys
 import traceback
 from pathlib import Path
 
-from .classroom import gradescope_results, grade_class, grade_submission
+from .classroom import class_assignment, gradescope_results, grade_class, grade_submission
 from .copies import PACKAGE, assignment_order, make
 from .exercises import ASSIGNMENTS, EXERCISES, case_rng
-from .grader import MEMORY_LIMIT, TIME_LIMIT, GradingError, check_locally, format_report, fresh_seed
+from .grader import (MEMORY_LIMIT, TIME_LIMIT, GradingError, check_locally, format_report, fresh_seed, grade,
+                     read_assignment)
 
 PROG = "python -m minidl.assignments"
 
@@ -78,6 +79,11 @@ def _run(args, argv: list) -> int:
         return 0
     if args.command == "check":
         return _check(args)
+    return _grade(args, argv)
+
+
+def _grade(args, argv: list) -> int:
+    """One copy (a folder with assignment.json, or a zip of one), or a class (a folder of them)."""
     _isolated_rerun(argv)
     if args.json:
         args.format = "json"
@@ -92,13 +98,14 @@ def _run(args, argv: list) -> int:
     limits = dict(time_limit=args.time_limit, memory_limit=args.memory_limit * 2**20)
     if (path / "assignment.json").exists() or path.suffix.lower() == ".zip":
         return _grade_one(args, path, limits)
-    if (path.is_dir() and not any(path.joinpath(n).exists() for n in ("minidl",))
-            and any(p.is_dir() or p.suffix.lower() == ".zip" for p in path.iterdir())):
+    if path.is_dir() and not (path / "minidl").exists() and \
+            any(p.is_dir() or p.suffix.lower() == ".zip" for p in path.iterdir()):
         out = Path(args.out or "gradebook.csv")
         reports = grade_class(path, out, seed=args.seed, assignment=args.assignment, fmt=args.format,
                               jobs=args.jobs, **limits)
         for r in reports:
-            print(f"{r['student']:<24} {r['score']:>4}/{r['max_score']:<4}" + (f"  {r['error']}" if r.get("error") else ""))
+            error = f"  {r['error']}" if r.get("error") else ""
+            print(f"{r['student']:<24} {r['score']:>4}/{r['max_score']:<4}{error}")
         print(f"gradebook written to {out}, reports to {out.parent / 'reports'}")
         return 0
     raise GradingError(f"{path} is not a student copy (no assignment.json) nor a folder of submissions "
@@ -107,12 +114,8 @@ def _run(args, argv: list) -> int:
 
 def _grade_one(args, path: Path, limits: dict) -> int:
     if path.is_dir():
-        from .grader import grade, read_assignment
-
         report = grade(path, args.seed, assignment=args.assignment or read_assignment(path.resolve()), **limits)
     else:
-        from .classroom import class_assignment
-
         seed = fresh_seed() if args.seed is None else args.seed
         report = grade_submission(path.stem, str(path), args.assignment or class_assignment([(path.stem, path)]),
                                   seed, **limits)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import numpy
 

@@ -48,7 +48,8 @@ HOSTILE = {
 }
 # What each one's report says instead of the points it wanted.
 HOSTILE_PROBLEM = {"imports_the_reference": "grading: submissions may not read",
-                   "reads_the_graders_memory": "grading: submissions may not read /proc/", "sleeps_forever": "(the time limit)",
+                   "reads_the_graders_memory": "grading: submissions may not read /proc/",
+                   "sleeps_forever": "(the time limit)",
                    "exhausts_memory": "MemoryError", "writes_grade_json": "y: missing",
                    "prints_fake_output": "MatMul.backward returned", "patches_gradcheck": "grad_a: worst element"}
 

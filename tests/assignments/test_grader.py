@@ -10,9 +10,8 @@ import numpy
 import pytest
 
 import minidl
-from minidl.assignments import ASSIGNMENTS, EXERCISES, format_report, grade, make, reference_answer, write_answer
+from minidl.assignments import ASSIGNMENTS, format_report, grade, make, reference_answer, write_answer
 from minidl.assignments.__main__ import main
-from minidl.assignments.copies import PACKAGE
 
 
 def solved(copy, names=None):
@@ -203,3 +202,15 @@ def test_one_copy_as_gradescope_results_and_as_a_zip(tmp_path, blank, capsys):
     capsys.readouterr()
     assert main(["grade", str(tmp_path / "hw.zip"), "--format", "json", "--seed", "2"]) == 0
     assert json.loads(capsys.readouterr().out)["score"] == 10
+
+
+def test_the_copys_own_self_checks(blank, tmp_path):
+    """`python -m pytest tests` in a copy: fails while unwritten, passes with right answers (no reference)."""
+    student = fresh(blank, tmp_path, "autograd")
+    run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    failing = subprocess.run(run, cwd=student, capture_output=True, text=True, timeout=300)
+    assert failing.returncode == 1 and "2 failed" in failing.stdout, failing.stdout
+    assert "NotImplementedError: exercise matmul_backward: write this part" in failing.stdout
+    solved(student)
+    passing = subprocess.run(run, cwd=student, capture_output=True, text=True, timeout=300)
+    assert passing.returncode == 0 and "2 passed" in passing.stdout, passing.stdout
