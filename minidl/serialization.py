@@ -305,9 +305,9 @@ def load(path: PathLike) -> Any:
     return _decode(structure, arrays, path)
 
 
-_IMPORT_TORCH = ("To import PyTorch weights, export them as arrays in PyTorch: "
-                 "numpy.savez('weights.npz', **{k: v.numpy() for k, v in torch.load(path).items()}); "
-                 "then in minidl: mdl.transfer.load_torch_state_dict(model, mdl.load('weights.npz'))")
+_IMPORT_TORCH = ("To import PyTorch weights, read the file with mdl.load_pytorch(path), which admits only "
+                 "tensors and runs nothing from it, then model.load_state_dict(...) or "
+                 "mdl.transfer.load_torch_state_dict(model, ...)")
 
 
 class _FileError(Exception):
