@@ -115,9 +115,9 @@ def main(config_path: str) -> int:
                     arrays[f"{j}/{key}"] = numpy.asarray(value)
                 meta["jobs"][j] = {"ok": True}
             except BaseException as error:  # the student's code may raise anything (but not stop the rest)
-                if isinstance(error, (KeyboardInterrupt, SystemExit)):
-                    error = RuntimeError(f"the code called {type(error).__name__}")
-                meta["jobs"][j] = {"ok": False, "error": short_error(error), "trace": last_frames(error, root)}
+                stopped = f"the code raised {type(error).__name__}"  # SystemExit, KeyboardInterrupt
+                message = short_error(error) if isinstance(error, Exception) else stopped
+                meta["jobs"][j] = {"ok": False, "error": message, "trace": last_frames(error, root)}
     except BaseException as error:  # importing the package failed: every job fails alike
         meta["error"] = {"error": short_error(error), "trace": last_frames(error, root)}
     arrays["__meta__"] = numpy.array(json.dumps(meta))
@@ -127,4 +127,6 @@ def main(config_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    code = main(sys.argv[1])
+    sys.stderr.flush()
+    os._exit(code)  # now: no waiting for threads the submission left running, no atexit hooks of its own
