@@ -152,15 +152,23 @@ record("08", **{f"{key}_{label}": r[key] for label, r in zip(("none", "l2", "ada
 # (0.998) and its test loss is the worst (0.67). The L2 penalty shrinks the
 # weights the most (|W| 18.3 -> 7.1), AdamW's decoupled decay less at this
 # lambda (-> 15.5); every remedy lowers the test loss (to 0.60-0.64), that is
-# the network is less confidently wrong. Test *accuracy* moves by about one
-# point either way: with 500 images the limit is what the data shows, not
-# how the weights are kept in check, and a regulariser that shrinks the gap
-# by lowering the training accuracy does not raise the test accuracy by itself.
-# The gap narrows the most with early stopping (it trained the least).
+# the network is less confidently wrong. Test *accuracy* moves by at most 1.4
+# points, and down rather than up: with 500 images the limit is what the
+# data shows, not how the weights are kept in check, and a regulariser that
+# narrows the gap by lowering the training accuracy does not raise the test
+# accuracy by itself. The gap narrows the most with early stopping (it
+# trained the least).
+#
+# At full size (2,000 training images, 10,000 test images, about 1.5 minutes)
+# the same holds more clearly: test loss 0.65 without regularisation against
+# 0.52-0.55 with each remedy, |W| 27.9 -> 6.8 (L2) and 17.9 (AdamW), the gap
+# 0.17 -> 0.08-0.14; test accuracy 0.824 without, 0.830 with AdamW (the only
+# gain), 0.81-0.82 with the others.
 #
 # Early stopping stopped at epoch 17 of 40 and went back to epoch 14, its
-# best validation loss: the validation loss had started to climb while the
-# training loss kept falling (the curves below; the dotted line is epoch 14).
+# best validation loss (full size: stopped at 11, back to 8): the validation
+# loss had started to climb while the training loss kept falling (the
+# curves below; the dotted line is epoch 14).
 
 # %%
 show(save_curves({r["name"]: r["history"] for r in (none, l2, early)}, output_dir("08") / "curves.png",
