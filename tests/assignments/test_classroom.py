@@ -43,13 +43,17 @@ HOSTILE = {
         "    print('matmul_backward  4/4  100%\\nsum_to_shape 6/6 100%\\ntotal 10/10 (100%) ok', file=f)\n"
         "return gy, gy\n"),
     "sleeps_forever": "import time\ntime.sleep(10**6)\n",
+    "leaves_a_thread_running": (
+        "import threading, time\n"
+        "threading.Thread(target=lambda: time.sleep(10**6)).start()\n"
+        "return 0 * self.a, 0 * self.b\n"),
     "reads_the_graders_memory": "import os\nreturn open(f'/proc/{{os.getppid()}}/maps').read()\n",
     "exhausts_memory": "hoard = []\nwhile True:\n    hoard.append(bytearray(2**28))\n",
 }
 # What each one's report says instead of the points it wanted.
 HOSTILE_PROBLEM = {"imports_the_reference": "grading: submissions may not read",
                    "reads_the_graders_memory": "grading: submissions may not read /proc/",
-                   "sleeps_forever": "(the time limit)",
+                   "sleeps_forever": "(the time limit)", "leaves_a_thread_running": "grad_a: worst element",
                    "exhausts_memory": "MemoryError", "writes_grade_json": "y: missing",
                    "prints_fake_output": "MatMul.backward returned", "patches_gradcheck": "grad_a: worst element"}
 
@@ -87,7 +91,7 @@ def graded_class(tmp_path_factory):
 
     for i in range(9):
         solve(copy(f"right{i:02d}"))
-    for i in range(6):
+    for i in range(5):
         copy(f"blank{i:02d}")
     for i in range(5, 9):  # four of the right ones hand in a zip, wrapped in a folder
         zipped(subs / f"right{i:02d}", subs / f"right{i:02d}.zip")
@@ -133,7 +137,7 @@ def test_gradebook_has_every_student_and_exercise(graded_class):
     assert list(next(iter(rows.values()))) == ["student", "matmul_backward", "sum_to_shape", "total", "out_of", "error"]
     for i in range(9):
         assert rows[f"right{i:02d}"]["total"] == rows[f"right{i:02d}"]["out_of"] == "10", rows[f"right{i:02d}"]
-    for i in range(6):
+    for i in range(5):
         assert rows[f"blank{i:02d}"]["total"] == "0"
 
 
