@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -49,6 +48,11 @@ import numpy
 from .copies import PACKAGE, exercises_of
 from .exercises import EXERCISES, Case, case_rng, finite_difference_problems, perturbations
 from .markers import MarkerError, find_blocks, splice
+
+try:
+    import resource  # POSIX: the time and memory limits (on Windows only the wall-clock limit holds)
+except ImportError:  # pragma: no cover
+    resource = None
 
 RTOL, ATOL = 1e-6, 1e-9
 TIME_LIMIT = 120.0  # seconds per exercise process
@@ -266,6 +270,10 @@ def _blocked(sites: list, own: list) -> list:
 
 
 def _limits(time_limit: float, memory_limit: int):
+    """What runs in the student's process before Python starts: its resource limits."""
+    if resource is None:  # pragma: no cover
+        return None
+
     def apply():
         resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
         resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_RESULTS, MAX_RESULTS))
@@ -315,8 +323,8 @@ def _kill_group(proc: subprocess.Popen) -> None:
     """End the student's process and anything it started (its own session)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    except (ProcessLookupError, PermissionError, AttributeError):  # gone already; or Windows: no groups
+        proc.kill()
     proc.wait()
 
 
@@ -331,7 +339,7 @@ def _read_results(path: Path) -> tuple:
         meta = json.loads(str(arrays.pop("__meta__")))
         if meta.get("error"):
             error = meta["error"]
-            return {}, "the package did not import: " + str(error.get("error"))[:300]
+            return {}, "minidl did not import with this code in it: " + str(error.get("error"))[:300]
         results = {}
         for j, info in meta["jobs"].items():
             mine = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.split("/", 1)[0] == j}
