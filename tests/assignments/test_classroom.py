@@ -111,6 +111,8 @@ def graded_class(tmp_path_factory):
         write_answer(student, "matmul_backward", code.format(
             parent=str(PACKAGE.parent), arith=str(PACKAGE / "functional" / "arith.py"), student=str(student)))
         (student / "minidl" / "gradcheck.py").write_text("def gradcheck(*a, **k):\n    return True\n")
+        for fake in ("worker.py", "exercises.py", "grader.py"):  # the copy's own grader: never used
+            (student / "minidl" / "assignments" / fake).write_text("print('10/10 ok')\nSCORE = 10\n")
     (subs / "not_a_copy").mkdir()
     (subs / "not_a_copy" / "notes.txt").write_text("I did it all in my head")
     with zipfile.ZipFile(subs / "escapes.zip", "w") as z:
