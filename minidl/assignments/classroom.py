@@ -47,13 +47,24 @@ MAX_MEMBERS = 5000
 
 
 def find_submissions(folder: Path) -> list:
-    """[(student, path)] for every sub-folder and .zip file of ``folder``, sorted by name."""
-    out = []
+    """[(student, path)] for every sub-folder and .zip file of ``folder``, sorted by name.
+
+    The student's name is the folder's or the zip's, with characters other than
+    letters, digits and ``.@+-`` replaced by ``_`` (and ``-2``, ``-3``... where
+    two names would be the same).
+    """
+    out, taken = [], set()
     for path in sorted(Path(folder).iterdir()):
         if path.name.startswith(".") or path.name == "reports":
             continue
         if path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):
-            out.append((re.sub(r"[^\w.@+-]", "_", path.stem if path.is_file() else path.name), path))
+            name = base = re.sub(r"[^\w.@+-]", "_", path.stem if path.is_file() else path.name)
+            k = 1
+            while name in taken:
+                k += 1
+                name = f"{base}-{k}"
+            taken.add(name)
+            out.append((name, path))
     return out
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from minidl.assignments import make, reference_answer, write_answer
 from minidl.assignments.__main__ import main
-from minidl.assignments.classroom import safe_unzip
+from minidl.assignments.classroom import find_submissions, safe_unzip
 from minidl.assignments.copies import PACKAGE
 from minidl.assignments.grader import GradingError
 
@@ -195,3 +195,11 @@ def test_unzip_refuses_links_and_escapes(tmp_path):
         z.writestr("/abs.txt", "x")
     with pytest.raises(GradingError, match="refusing the path '/abs.txt'"):
         safe_unzip(archive, tmp_path / "out2")
+
+
+def test_submission_names_are_safe_and_distinct(tmp_path):
+    for name in ("alice", "a b", "a_b"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "alice.zip").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("not a submission")
+    assert [s for s, _ in find_submissions(tmp_path)] == ["a_b", "a_b-2", "alice", "alice-2"]
