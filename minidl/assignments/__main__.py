@@ -18,33 +18,32 @@ PROG = "python -m minidl.assignments"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Make student copies of minidl and grade them.",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(prog=PROG, description="Make student copies of minidl and grade them.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="the assignments (in release order) and their exercises")
-    p_make = sub.add_parser("make", help="write a student copy", formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p_make = sub.add_parser("make", help="write a student copy")
     p_make.add_argument("assignment", choices=list(ASSIGNMENTS))
     p_make.add_argument("--out", required=True, help="an empty folder for the copy")
     p_make.add_argument("--order", default=",".join(ASSIGNMENTS),
-                        help="the release order: earlier assignments' solutions are kept, later ones' cut")
-    p_grade = sub.add_parser("grade", help="grade a student copy, or a folder of them (folders or .zip files)",
-                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                        help="the release order: earlier assignments' solutions are kept, later ones' cut "
+                             "(default %(default)s)")
+    p_grade = sub.add_parser("grade", help="grade a student copy, or a folder of them (folders or .zip files)")
     p_grade.add_argument("path")
     p_grade.add_argument("--out", default=None,
                          help="one copy: also write the report here; a class: the gradebook CSV "
                               "(default gradebook.csv), reports/ beside it")
     p_grade.add_argument("--format", choices=["text", "json", "gradescope"], default="text",
-                         help="the report's format (gradescope: Gradescope's results.json)")
+                         help="the report's format (gradescope: Gradescope's results.json; default text)")
     p_grade.add_argument("--json", action="store_true", help="the same as --format json")
     p_grade.add_argument("--seed", type=int, default=None, help="fix the random inputs (default: fresh)")
     p_grade.add_argument("--assignment", choices=list(ASSIGNMENTS), default=None,
                          help="grade as this assignment (default: the one the copies name)")
     p_grade.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: up to 4)")
-    p_grade.add_argument("--time-limit", type=float, default=TIME_LIMIT, help="seconds per exercise")
-    p_grade.add_argument("--memory-limit", type=int, default=MEMORY_LIMIT // 2**20, help="MiB per exercise")
+    p_grade.add_argument("--time-limit", type=float, default=TIME_LIMIT, help="seconds per exercise (default %(default)g)")
+    p_grade.add_argument("--memory-limit", type=int, default=MEMORY_LIMIT // 2**20, help="MiB of memory per exercise (default %(default)s)")
     p_check = sub.add_parser("check", help="replay an exercise's cases on the minidl of this folder (no reference)")
     p_check.add_argument("exercise", choices=sorted(EXERCISES))
-    p_check.add_argument("--seed", type=int, default=0)
+    p_check.add_argument("--seed", type=int, default=0, help="the seed the report gives (default 0)")
     p_check.add_argument("--case", type=int, default=None, help="only this case (default: all)")
     return parser
 
