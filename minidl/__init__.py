@@ -6,7 +6,8 @@
     y.backward()
     x.grad                     # array([2., 4., 6.], dtype=float32)
 """
-from .autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from .autograd import Function, Tensor
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .backend import (
     Device,
     cuda_is_available,
@@ -18,15 +19,19 @@ from .backend import (
     set_default_dtype,
 )
 from .functional.shape import cat, concat, stack
-from .functional.creation import (  # mdl.zeros(2, 3), ...: minidl/functional/creation.py
-    arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like,
+from .functional.creation import (  # mdl.tensor(data), mdl.zeros(2, 3), ...: minidl/functional/creation.py
+    tensor, arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like,
     rand, rand_like, randint, randint_like, randn, randn_like, zeros, zeros_like,
 )
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
 from .torch_checkpoint import load_pytorch
 
-from . import functional, nn, optim  # noqa: E402  (subpackages, after the core names they use)
+from . import functional  # noqa: E402  (the ops; they need Function and Tensor from above)
+
+functional.methods.bind(Tensor)  # Tensor's operators and methods: the table in functional/methods.py
+
+from . import nn, optim  # noqa: E402  (subpackages, after the core names they use)
 from . import augment, data, ensemble, models, train, transfer  # noqa: E402
 
 __version__ = "0.1.0"

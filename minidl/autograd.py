@@ -9,7 +9,9 @@ The whole engine fits in this file. Read it in this order:
    the output to the function (``output.creator = function``) and the function
    to its inputs. Those links are the computational graph.
 2. :class:`Tensor` - an array plus what autograd needs: ``requires_grad``,
-   ``grad`` and ``creator``.
+   ``grad`` and ``creator``. Its operators and other methods (``+``,
+   ``.sum()``, ``[...]``) are bound from one table, ``functional/methods.py``,
+   so this file needs no op and imports nothing from ``functional/``.
 3. :meth:`Tensor.backward` - sorts the functions of the graph so that each
    comes after every function that used its output (a topological order,
    found without recursion, so a graph 10,000 ops deep works), then walks them
@@ -41,47 +43,7 @@ import numpy
 from . import backend
 from .backend import get_array_module, sum_to_shape
 
-# ------------------------------------------------------------------ grad mode
-_grad_enabled = True  # global like PyTorch's: one training loop, one thread
-
-
-def is_grad_enabled() -> bool:
-    """False inside ``no_grad()``: then operations record no graph."""
-    return _grad_enabled
-
-
-class no_grad:
-    """Context manager (or decorator) in which operations build no graph::
-
-        with mdl.no_grad():
-            y = model(x)          # no creator links, no saved activations
-    """
-
-    _enabled = False
-
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = self._enabled
-
-    def __exit__(self, *exc) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with type(self)():
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-
-class enable_grad(no_grad):
-    """The opposite of :class:`no_grad`: record the graph inside this block."""
-
-    _enabled = True
-
+from .grad_mode import enable_grad, is_grad_enabled, no_grad  # noqa: F401  (mdl.no_grad lives there)
 
 # ------------------------------------------------------------------- Function
 class Function:
@@ -145,7 +107,7 @@ class Function:
         ys = _method(self, "forward")(*[t.data for t in tensors])
         single = not isinstance(ys, tuple)
         ys = (ys,) if single else ys
-        record = _grad_enabled and any(self.needs_input_grad)
+        record = is_grad_enabled() and any(self.needs_input_grad)
         outputs = tuple(Tensor(y, requires_grad=record) for y in ys)
         if record:
             self.inputs = tensors
@@ -228,7 +190,7 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         if not backend.is_array(data):
-            data = _python_to_array(data)
+            data = backend.from_python(data)
         if requires_grad and data.dtype.kind not in "fc":
             raise TypeError(
                 f"only floating point tensors can require gradients, got dtype {data.dtype}"
@@ -270,68 +232,10 @@ class Tensor:
         """PyTorch's name for :attr:`creator`."""
         return self.creator
 
-    def __len__(self) -> int:
-        if self.ndim == 0:
-            raise TypeError("len() of a 0-d tensor (a scalar); use .item() for its value")
-        return len(self.data)
-
-    def __bool__(self) -> bool:
-        """``if t:`` as PyTorch: a one-element tensor is truthy by its value; a larger
-        (or empty) one is ambiguous, so ``t == 2.0`` in an ``assert`` checks the value."""
-        if self.data.size != 1:
-            raise RuntimeError(
-                f"the truth value of a tensor of shape {self.shape} ({self.data.size} values) is "
-                f"ambiguous; use .any() / .all() on .data, or compare .item()"
-            )
-        return bool(self.data.item())
-
-    def __repr__(self) -> str:
-        body = numpy.array2string(backend.to_numpy(self.data), separator=", ", prefix="tensor(")
-        extra = ""
-        if backend.device_of(self.data) != "cpu":
-            extra += f", device='{backend.device_of(self.data)}'"
-        if self.creator is not None:
-            extra += f", grad_fn=<{type(self.creator).__name__}>"
-        elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
-
-    def __array__(self, dtype=None, copy=None):
-        # CPU tensors convert like arrays; device tensors refuse, as CuPy does.
-        a = numpy.asarray(self.data)
-        return a if dtype is None else a.astype(dtype)
-
-    # ---- leaving the graph, moving, converting
+    # ---- leaving the graph
     def detach(self) -> "Tensor":
         """The same data, cut from the graph (no creator, no grad)."""
         return Tensor(self.data)
-
-    def numpy(self) -> numpy.ndarray:
-        """The data as a NumPy array (copied from the GPU when needed)."""
-        return backend.to_numpy(self.data)
-
-    def item(self) -> Any:
-        """The single value of a one-element tensor, as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
-        return self.data.item()
-
-    def tolist(self) -> Any:
-        return backend.to_numpy(self.data).tolist()
-
-    def to(self, device: Any = None, dtype: Any = None) -> "Tensor":
-        """A copy on ``device`` and/or of ``dtype``; differentiable."""
-        from .functional.shape import ToDevice
-
-        if device is None and dtype is None:
-            return self
-        return ToDevice(device, dtype)(self)
-
-    def float(self) -> "Tensor":
-        return self.to(dtype=numpy.float32)
-
-    def double(self) -> "Tensor":
-        return self.to(dtype=numpy.float64)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if not self.is_leaf:
@@ -382,219 +286,10 @@ class Tensor:
             return
         _run_backward(self, grad, retain_graph)
 
-    # ---- arithmetic: each builds one Function from minidl.functional
-    def __add__(self, other):
-        return _arith.add(self, other)
-
-    def __radd__(self, other):
-        return _arith.add(other, self)
-
-    def __sub__(self, other):
-        return _arith.sub(self, other)
-
-    def __rsub__(self, other):
-        return _arith.sub(other, self)
-
-    def __mul__(self, other):
-        return _arith.mul(self, other)
-
-    def __rmul__(self, other):
-        return _arith.mul(other, self)
-
-    def __truediv__(self, other):
-        return _arith.div(self, other)
-
-    def __rtruediv__(self, other):
-        return _arith.div(other, self)
-
-    def __neg__(self):
-        return _arith.neg(self)
-
-    def __pos__(self):
-        return self
-
-    def __pow__(self, exponent):
-        return _arith.pow(self, exponent)
-
-    def __rpow__(self, base):
-        return _arith.pow(base, self)
-
-    def __matmul__(self, other):
-        return _arith.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _arith.matmul(other, self)
-
-    def __abs__(self):
-        return _arith.abs(self)
-
-    # ---- comparisons: plain boolean tensors, no gradient
-    def _compare(self, other, op: str) -> "Tensor":
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor(getattr(self.data, op)(other))
-
-    def __lt__(self, other):
-        return self._compare(other, "__lt__")
-
-    def __le__(self, other):
-        return self._compare(other, "__le__")
-
-    def __gt__(self, other):
-        return self._compare(other, "__gt__")
-
-    def __ge__(self, other):
-        return self._compare(other, "__ge__")
-
-    def __eq__(self, other):  # type: ignore[override]
-        return self._compare(other, "__eq__")
-
-    def __ne__(self, other):  # type: ignore[override]
-        return self._compare(other, "__ne__")
+    # Operators (+, @, <, ...), elementwise methods, reductions, reshaping and
+    # indexing are bound onto Tensor from one table: minidl/functional/methods.py.
 
     __hash__ = object.__hash__  # tensors are dict keys and set members by identity
-
-    # ---- elementwise functions
-    def exp(self):
-        return _arith.exp(self)
-
-    def log(self):
-        return _arith.log(self)
-
-    def sqrt(self):
-        return _arith.sqrt(self)
-
-    def abs(self):
-        return _arith.abs(self)
-
-    def pow(self, exponent):
-        return _arith.pow(self, exponent)
-
-    def clip(self, min=None, max=None):
-        return _arith.clip(self, min, max)
-
-    clamp = clip
-
-    def relu(self):
-        from .functional.activation import relu
-
-        return relu(self)
-
-    def sigmoid(self):
-        from .functional.activation import sigmoid
-
-        return sigmoid(self)
-
-    def tanh(self):
-        from .functional.activation import tanh
-
-        return tanh(self)
-
-    # ---- reductions (axis=, with dim= as an alias)
-    def sum(self, axis=None, keepdims: bool = False, *, dim=None):
-        return _reduce.sum(self, _axis(axis, dim), keepdims)
-
-    def mean(self, axis=None, keepdims: bool = False, *, dim=None):
-        return _reduce.mean(self, _axis(axis, dim), keepdims)
-
-    def max(self, axis=None, keepdims: bool = False, *, dim=None):
-        return _reduce.max(self, _axis(axis, dim), keepdims)
-
-    def min(self, axis=None, keepdims: bool = False, *, dim=None):
-        return _reduce.min(self, _axis(axis, dim), keepdims)
-
-    def argmax(self, axis=None, *, dim=None) -> "Tensor":
-        return _reduce.argmax(self, _axis(axis, dim))
-
-    def argmin(self, axis=None, *, dim=None) -> "Tensor":
-        return _reduce.argmax(self, _axis(axis, dim), "argmin")
-
-    # ---- shape
-    def reshape(self, *shape):
-        return _shape.reshape(self, *shape)
-
-    view = reshape
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
-        return _shape.flatten(self, start_dim, end_dim)
-
-    def transpose(self, *axes):
-        return _shape.transpose(self, *axes)
-
-    @property
-    def T(self):
-        return _shape.transpose(self)
-
-    def squeeze(self, axis=None):
-        return _shape.squeeze(self, axis)
-
-    def unsqueeze(self, axis: int):
-        return _shape.unsqueeze(self, axis)
-
-    def __getitem__(self, index):
-        """``t[index]``: NumPy's indexing rules, differentiable (``GetItem``).
-
-        Basic indexing (ints, slices, None, ...) and integer-array or boolean
-        indexing work as on a NumPy array, and so does the one rule where NumPy
-        and PyTorch differ: integers and index arrays that are *separated* by a
-        slice are all "advanced" indices in NumPy, broadcast together, and
-        their axis goes first. For ``t`` of shape (2, 3, 4)::
-
-            t[0, :, [0, 1]].shape      # minidl and NumPy: (2, 3); PyTorch: (3, 2)
-            t[0][:, [0, 1]].shape      # (3, 2) everywhere: index in two steps
-
-        PyTorch applies the integer first (as ``t[0]``), so its array axis
-        stays in place. Next to each other (``t[:, 0, [0, 1]]``) both agree.
-        """
-        return _shape.getitem(self, index)
-
-    def __setitem__(self, index, value):
-        if self.requires_grad or self.creator is not None:
-            raise RuntimeError(
-                "in-place assignment into a tensor that is part of a graph would corrupt its "
-                "gradient; assign into .data under no_grad(), or build a new tensor"
-            )
-        index = index.data if isinstance(index, Tensor) else index
-        self.data[index] = value.data if isinstance(value, Tensor) else value
-
-
-def _axis(axis, dim):
-    """Reductions take NumPy's ``axis``; PyTorch's ``dim`` is accepted too."""
-    if dim is not None:
-        if axis is not None:
-            raise TypeError("give axis= or dim=, not both")
-        return dim
-    return axis
-
-
-def _python_to_array(data: Any):
-    """Lists and numbers -> a NumPy array; Python floats become the default dtype."""
-    try:
-        array = numpy.asarray(data)
-    except ValueError:  # ragged nested lists
-        array = numpy.empty(0, dtype=object)
-    if array.dtype == object:
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} (ragged or not numeric)")
-    if array.dtype.kind == "f" and not isinstance(data, (numpy.ndarray, numpy.generic)):
-        array = array.astype(backend.get_default_dtype())
-    return array
-
-
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:
-    """Make a leaf Tensor (a copy of ``data``).
-
-    Python floats become float32 (the default dtype); NumPy arrays keep their
-    dtype. ``device`` defaults to the current backend for Python and NumPy data,
-    and to the array's own device for CuPy data.
-    """
-    if isinstance(data, Tensor):
-        data = data.data
-    if not backend.is_array(data):
-        data = _python_to_array(data)
-    if device is None:
-        device = backend.get_default_device() if isinstance(data, numpy.ndarray) else backend.device_of(data)
-    array = backend.to_device(data, device)
-    array = array.astype(array.dtype if dtype is None else dtype, copy=True)  # always a copy
-    return Tensor(array, requires_grad=requires_grad)
 
 
 # ------------------------------------------------------------ backward engine
@@ -696,10 +391,3 @@ def _accumulate(x: Tensor, gx: Any) -> None:
     """``x.grad += gx``, keeping a private copy (an op may hand the same array
     to two inputs, and an optimizer must not change one through the other)."""
     x.grad = gx.copy() if x.grad is None else x.grad + gx
-
-
-# The operators of Tensor call into minidl.functional, which itself needs
-# Function and Tensor from this module: import it last, once both exist.
-from .functional import arith as _arith  # noqa: E402
-from .functional import reduce as _reduce  # noqa: E402
-from .functional import shape as _shape  # noqa: E402

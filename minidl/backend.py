@@ -287,6 +287,20 @@ def keep_freed_memory() -> bool:
 
 
 # -------------------------------------------------------- small array tools
+def from_python(data: Any) -> numpy.ndarray:
+    """Lists and numbers -> a NumPy array; Python floats become the default dtype (float32)."""
+    try:
+        array = numpy.asarray(data)
+    except ValueError:  # ragged nested lists
+        array = numpy.empty(0, dtype=object)
+    if array.dtype == object:
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} (ragged or not numeric)")
+    if array.dtype.kind == "f" and not isinstance(data, (numpy.ndarray, numpy.generic)):
+        array = array.astype(get_default_dtype())
+    return array
+
+
+
 def scatter_add(target: Any, index: Any, values: Any) -> None:
     """``target[index] += values`` where repeated indices add up (in place).
 

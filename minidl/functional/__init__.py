@@ -15,7 +15,8 @@ Files, in the order a course meets them:
 * ``creation``   zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint
                  and the ``*_like`` forms (leaf tensors, not ops: exported as ``mdl.zeros``...)
 
-Two helpers hold rules every op shares: ``_axes`` (the one check of an ``axis``
+``methods`` is the table that binds the ops as Tensor's operators and methods
+(``x + y``, ``x.sum()``). Two helpers hold rules every op shares: ``_axes`` (the one check of an ``axis``
 argument) and ``_dtypes`` (integer promotion, and the dtype check of layers).
 
 ``minidl.nn.functional`` (imported as ``F``) gathers the public ones.
@@ -30,6 +31,7 @@ from .linear import linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .reduce import max, mean, min, sum  # noqa: A004
 from .shape import cat, concat, getitem, reshape, squeeze, stack, transpose, unsqueeze
+from . import methods  # Tensor's operators and methods, bound by minidl/__init__.py
 
 __all__ = [
     "abs", "add", "clip", "div", "exp", "log", "matmul", "mul", "neg", "pow", "sqrt", "sub",

@@ -1,5 +1,6 @@
-"""Making tensors: zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint
-and the ``*_like`` forms, with PyTorch's names and arguments (``mdl.zeros(2, 3)``).
+"""Making tensors: ``tensor`` from data; zeros, ones, full, empty, arange, linspace, eye,
+rand, randn, randint and the ``*_like`` forms, with PyTorch's names and arguments
+(``mdl.zeros(2, 3)``).
 
 These are not ops of a graph (nothing flows back into a shape), so there is no
 Function here: each builds one array and wraps it as a leaf Tensor. Every one
@@ -36,6 +37,24 @@ from ..autograd import Tensor
 
 Size = Union[int, Sequence[int]]
 Generator = Union[numpy.random.Generator, int, None]
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:
+    """Make a leaf Tensor (a copy of ``data``).
+
+    Python floats become float32 (the default dtype); NumPy arrays keep their
+    dtype. ``device`` defaults to the current backend for Python and NumPy data,
+    and to the array's own device for CuPy data.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if not backend.is_array(data):
+        data = backend.from_python(data)
+    if device is None:
+        device = backend.get_default_device() if isinstance(data, numpy.ndarray) else backend.device_of(data)
+    array = backend.to_device(data, device)
+    array = array.astype(array.dtype if dtype is None else dtype, copy=True)  # always a copy
+    return Tensor(array, requires_grad=requires_grad)
 
 
 # ------------------------------------------------------------ the arguments

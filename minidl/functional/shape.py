@@ -214,7 +214,20 @@ def _plain_index(index: Any) -> Any:
 
 
 def getitem(x, index) -> Tensor:
-    """x[index]: basic or integer-array indexing (what ``tensor[...]`` calls)."""
+    """``x[index]``: NumPy's indexing rules, differentiable (:class:`GetItem`); what ``tensor[...]`` calls.
+
+    Basic indexing (ints, slices, None, ...) and integer-array or boolean
+    indexing work as on a NumPy array, and so does the one rule where NumPy
+    and PyTorch differ: integers and index arrays that are *separated* by a
+    slice are all "advanced" indices in NumPy, broadcast together, and
+    their axis goes first. For ``t`` of shape (2, 3, 4)::
+
+        t[0, :, [0, 1]].shape      # minidl and NumPy: (2, 3); PyTorch: (3, 2)
+        t[0][:, [0, 1]].shape      # (3, 2) everywhere: index in two steps
+
+    PyTorch applies the integer first (as ``t[0]``), so its array axis
+    stays in place. Next to each other (``t[:, 0, [0, 1]]``) both agree.
+    """
     index = _plain_index(index)
     if isinstance(index, list):
         index = get_array_module(x).asarray(index)
