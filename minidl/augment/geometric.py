@@ -40,6 +40,7 @@ from typing import Any, Optional, Sequence
 import numpy
 
 from .. import backend, strict
+from ..validate import pair
 from .base import Range, Transform, as_range, check_probability, uniform
 
 FILL_MODES = ("reflect", "nearest", "wrap", "constant")
@@ -534,8 +535,8 @@ class RandomCrop(Transform):
 
     def __init__(self, size: Any, padding: Any = 0, fill_value: float = 0.0, seed: Optional[int] = None):
         super().__init__(seed)
-        self.size = _pair(size, "size", minimum=1)
-        self.padding = _pair(padding, "padding", minimum=0)
+        self.size = pair(size, "size", "RandomCrop", minimum=1)
+        self.padding = pair(padding, "padding", "RandomCrop", minimum=0)
         self.fill_value = float(fill_value)
 
     def sample(self, n: int, shape: tuple) -> dict:
@@ -565,10 +566,3 @@ class RandomCrop(Transform):
         idx = xp.asarray(corner.reshape(n, c, 1, 1)) + xp.asarray(window)
         return xp.take(x.reshape(-1), idx)
 
-
-def _pair(value: Any, name: str, minimum: int) -> tuple:
-    pair = (value, value) if isinstance(value, (int, numpy.integer)) else tuple(value)
-    if len(pair) != 2 or any(not isinstance(v, (int, numpy.integer)) or isinstance(v, bool) or v < minimum
-                             for v in pair):
-        raise ValueError(f"{name} must be an int >= {minimum} or a pair of them, got {value!r}")
-    return (int(pair[0]), int(pair[1]))

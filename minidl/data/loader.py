@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy
 
 from .. import backend
+from ..validate import positive_int
 from .dataset import Dataset
 
 _DONE = object()  # the worker's "no more batches" marker
@@ -64,10 +65,8 @@ class DataLoader:
                  device: Any = None):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-        if isinstance(prefetch, bool) or not isinstance(prefetch, (int, numpy.integer)) or prefetch < 0:
-            raise ValueError(f"prefetch must be an int >= 0, got {prefetch!r}")
+        positive_int(batch_size, "batch_size", "DataLoader")
+        positive_int(prefetch, "prefetch", "DataLoader", minimum=0)
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable (a function of the inputs batch), got {type(transform).__name__}")
         if seed is not None and (not isinstance(seed, (int, numpy.integer)) or seed < 0):

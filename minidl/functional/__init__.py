@@ -5,41 +5,48 @@ Files, in the order a course meets them:
 * ``arith``      add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clip, matmul
 * ``reduce``     sum, mean, max, min
 * ``shape``      reshape, transpose, indexing, concat, stack, moving devices
-* ``activation`` relu, leaky_relu, sigmoid, tanh, softmax, log_softmax
+* ``activation`` relu, relu6, leaky_relu, sigmoid, tanh, softmax, log_softmax
 * ``loss``       cross_entropy, mse_loss, binary_cross_entropy_with_logits
 * ``linear``     linear (x @ W^T + b)
 * ``conv``       im2col, col2im, conv2d (one matrix product)
 * ``pool``       max_pool2d, avg_pool2d, adaptive_avg_pool2d
 * ``norm``       batch_norm
 * ``dropout``    dropout, dropout2d
+* ``pad``        pad (constant, reflect, replicate, circular)
 * ``creation``   zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint
                  and the ``*_like`` forms (leaf tensors, not ops: exported as ``mdl.zeros``...)
 
 ``methods`` is the table that binds the ops as Tensor's operators and methods
-(``x + y``, ``x.sum()``). Two helpers hold rules every op shares: ``_axes`` (the one check of an ``axis``
-argument) and ``_dtypes`` (integer promotion, and the dtype check of layers).
+(``x + y``, ``x.sum()``). Two helpers hold rules every op shares: ``minidl/validate.py`` (the one check of an
+``axis`` and of every other argument) and ``_dtypes`` (integer promotion, and the dtype check of layers).
 
-``minidl.nn.functional`` (imported as ``F``) gathers the public ones.
+``minidl.nn.functional`` (imported as ``F``, PyTorch's name) is this same list:
+adding an op to ``__all__`` here adds it there.
 """
-from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+# Each line: the family's file, and its public ops. minidl.nn.functional (F) re-exports these.
+from .activation import leaky_relu, log_softmax, relu, relu6, sigmoid, softmax, tanh
 from .arith import abs, add, clip, div, exp, log, matmul, mul, neg, pow, sqrt, sub  # noqa: A004
 from .conv import col2im, conv2d, im2col
 from .dropout import dropout, dropout2d
-from .norm import batch_norm
-from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .linear import linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .norm import batch_norm
+from .pad import pad
+from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .reduce import max, mean, min, sum  # noqa: A004
 from .shape import cat, concat, getitem, reshape, squeeze, stack, transpose, unsqueeze
 from . import methods  # Tensor's operators and methods, bound by minidl/__init__.py
 
 __all__ = [
+    "leaky_relu", "log_softmax", "relu", "relu6", "sigmoid", "softmax", "tanh",
     "abs", "add", "clip", "div", "exp", "log", "matmul", "mul", "neg", "pow", "sqrt", "sub",
+    "col2im", "conv2d", "im2col",
+    "dropout", "dropout2d",
+    "linear",
+    "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
+    "batch_norm",
+    "pad",
+    "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
     "max", "mean", "min", "sum",
     "cat", "concat", "getitem", "reshape", "squeeze", "stack", "transpose", "unsqueeze",
-    "leaky_relu", "log_softmax", "relu", "sigmoid", "softmax", "tanh",
-    "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
-    "linear",
-    "col2im", "conv2d", "im2col", "dropout", "dropout2d", "batch_norm",
-    "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from ._axes import normalize_axis
+from ..validate import normalize_axis
 from ._dtypes import to_float
 
 

@@ -52,6 +52,7 @@ import numbers
 from typing import Any, Iterator, Sequence, Union
 
 from ..autograd import Function, Tensor
+from ..validate import pair, positive_int
 from ..backend import get_array_module
 from ._dtypes import check_same_dtype
 
@@ -86,24 +87,6 @@ def memory_budget(nbytes: int) -> Iterator[None]:
 
 
 # ------------------------------------------------------- argument checking
-def _pair(value: Any, name: str, op: str, minimum: int) -> tuple:
-    """An int or a pair of ints -> (h, w), each at least ``minimum``."""
-    pair = (value, value) if isinstance(value, numbers.Integral) else value
-    try:
-        pair = tuple(pair)
-    except TypeError:
-        pair = None
-    if (
-        pair is None
-        or len(pair) != 2
-        or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair)
-    ):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
 def _output_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
     """OH = (H + pad - d*(k-1) - 1) // s + 1, with ``pad`` the total of both sides."""
     return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
@@ -134,13 +117,13 @@ def _check_4d(x: Any, op: str, name: str = "input") -> None:
 
 def _normalise(kernel_size, stride, padding, dilation, op):
     """(kernel, stride, ((top, bottom), (left, right)), dilation), all checked."""
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = _pair(stride, "stride", op, 1)
-    dilation = _pair(dilation, "dilation", op, 1)
+    kernel = pair(kernel_size, "kernel_size", op, 1)
+    stride = pair(stride, "stride", op, 1)
+    dilation = pair(dilation, "dilation", op, 1)
     if isinstance(padding, str):
         padding = _string_padding(padding, kernel, stride, dilation, op)
     else:
-        ph, pw = _pair(padding, "padding", op, 0)
+        ph, pw = pair(padding, "padding", op, 0)
         padding = ((ph, ph), (pw, pw))
     return kernel, stride, padding, dilation
 
@@ -343,7 +326,7 @@ def col2im(
     """
     if len(cols.shape) != 3:
         raise ValueError(f"col2im: cols must be 3-D (N, C*kh*kw, L), got shape {tuple(cols.shape)}")
-    h, w = _pair(tuple(output_size), "output_size", "col2im", 1)
+    h, w = pair(tuple(output_size), "output_size", "col2im", 1)
     n, rows, length = cols.shape
     kernel, stride, padding, dilation = _normalise(kernel_size, stride, padding, dilation, "col2im")
     out_hw = _geometry((n, 1, h, w), kernel, stride, padding, dilation, "col2im")
@@ -476,8 +459,7 @@ def conv2d(
         raise ValueError(
             f"{op}: weight must be 4-D (out_channels, in_channels/groups, kh, kw), got shape {tuple(weight.shape)}"
         )
-    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    positive_int(groups, "groups", op)
     o, cg, kh, kw = weight.shape
     c = x.shape[1]
     if c % groups:

@@ -17,7 +17,6 @@ backend. Pass ``generator=`` (a Generator or an int seed) for fixed masks.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any, Optional, Union
 
 import numpy
@@ -25,6 +24,7 @@ import numpy
 from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
+from ..validate import probability
 
 GeneratorLike = Optional[Union[numpy.random.Generator, int]]
 
@@ -40,12 +40,6 @@ class Dropout(Function):
 
     def backward(self, gy):
         return gy * self.mask
-
-
-def _check_p(p: Any, op: str) -> float:
-    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: p (the probability of dropping) must be in [0, 1], got {p!r}")
-    return float(p)
 
 
 def _mask(x: Any, shape: tuple, p: float, generator: GeneratorLike) -> Any:
@@ -72,7 +66,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, generator: GeneratorL
 
     Shapes: any -> the same.
     """
-    p = _check_p(p, "dropout")
+    p = probability(p, "p", "dropout")
     if not training or p == 0.0:
         return x if isinstance(x, Tensor) else Tensor(x)
     return Dropout(_mask(x, tuple(x.shape), p, generator))(x)
@@ -83,7 +77,7 @@ def dropout2d(x: Any, p: float = 0.5, training: bool = True, generator: Generato
 
     Shapes: (N, C, H, W) -> the same; one draw per (n, c).
     """
-    p = _check_p(p, "dropout2d")
+    p = probability(p, "p", "dropout2d")
     if len(x.shape) != 4:
         raise ValueError(f"dropout2d: input must be 4-D (N, C, H, W), got shape {tuple(x.shape)}")
     if not training or p == 0.0:

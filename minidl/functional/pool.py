@@ -17,7 +17,8 @@ from typing import Any, Optional, Sequence, Union
 
 from ..autograd import Function, Tensor, is_grad_enabled
 from ..backend import get_array_module
-from .conv import _channels_outer, _check_4d, _geometry, _new_image, _pad, _pair
+from ..validate import pair
+from .conv import _channels_outer, _check_4d, _geometry, _new_image, _pad
 
 IntOrPair = Union[int, Sequence[int]]
 
@@ -25,9 +26,9 @@ IntOrPair = Union[int, Sequence[int]]
 def _window(op, x, kernel_size, stride, padding):
     """Check the arguments: (kernel, stride, ((pt, pb), (pl, pr)), (OH, OW))."""
     _check_4d(x, op)
-    kernel = _pair(kernel_size, "kernel_size", op, 1)
-    stride = kernel if stride is None else _pair(stride, "stride", op, 1)
-    ph, pw = _pair(padding, "padding", op, 0)
+    kernel = pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else pair(stride, "stride", op, 1)
+    ph, pw = pair(padding, "padding", op, 0)
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
         raise ValueError(f"{op}: padding {(ph, pw)} must be at most half the kernel size {kernel}")
     pads = ((ph, ph), (pw, pw))
@@ -283,5 +284,5 @@ def adaptive_avg_pool2d(x: Any, output_size: IntOrPair) -> Tensor:
     _check_4d(x, op)
     if isinstance(output_size, (tuple, list)):
         output_size = tuple(x.shape[2 + a] if s is None else s for a, s in enumerate(output_size))
-    out_hw = _pair(output_size, "output_size", op, 1)
+    out_hw = pair(output_size, "output_size", op, 1)
     return AdaptiveAvgPool2d(out_hw)(x)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from ._axes import normalize_axes, normalize_axis
+from ..validate import normalize_axes, normalize_axis
 from ._dtypes import to_float
 
 

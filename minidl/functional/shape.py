@@ -14,7 +14,7 @@ import numpy
 from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from ._axes import normalize_axes, normalize_axis
+from ..validate import normalize_axes, normalize_axis
 
 
 class Reshape(Function):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .. import nn
+from ..validate import positive_int
 
 
 def init_imagenet_weights(model: nn.Module, linear_std: float | None = None) -> nn.Module:
@@ -28,6 +29,4 @@ def init_imagenet_weights(model: nn.Module, linear_std: float | None = None) -> 
 
 
 def check_num_classes(num_classes: int, who: str) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"{who}: num_classes must be a positive int, got {num_classes!r}")
-    return num_classes
+    return positive_int(num_classes, "num_classes", who)

@@ -1,12 +1,12 @@
 """The 2-D convolution layer: holds the kernels, calls :func:`minidl.functional.conv.conv2d`."""
 from __future__ import annotations
 
-import numbers
 from typing import Any, Sequence, Union
 
 
 from ..autograd import Tensor
-from ..functional.conv import _check_4d, _pair, conv2d
+from ..functional.conv import _check_4d, conv2d
+from ..validate import pair, positive_int
 from . import init
 from .module import Module
 
@@ -45,8 +45,7 @@ class Conv2d(Module):
     ):
         super().__init__()
         for name, n in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"Conv2d: {name} must be a positive int, got {n!r}")
+            positive_int(n, name, "Conv2d")
         if in_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
@@ -54,9 +53,9 @@ class Conv2d(Module):
         if padding_mode != "zeros":
             raise ValueError(f"Conv2d: only padding_mode='zeros' is supported, got {padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d", 1)
-        self.stride = _pair(stride, "stride", "Conv2d", 1)
-        self.dilation = _pair(dilation, "dilation", "Conv2d", 1)
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self.stride = pair(stride, "stride", "Conv2d", 1)
+        self.dilation = pair(dilation, "dilation", "Conv2d", 1)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
@@ -64,7 +63,7 @@ class Conv2d(Module):
                 raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride {self.stride}")
             self.padding = padding
         else:
-            self.padding = _pair(padding, "padding", "Conv2d", 0)
+            self.padding = pair(padding, "padding", "Conv2d", 0)
         self.padding_mode = padding_mode
         shape = (self.out_channels, self.in_channels // self.groups) + self.kernel_size
         self.weight = init.empty_parameter(shape, device, dtype, "Conv2d")

@@ -6,7 +6,8 @@ from typing import Optional
 
 from .. import backend
 from ..autograd import Tensor
-from ..functional.dropout import _check_p, dropout, dropout2d
+from ..functional.dropout import dropout, dropout2d
+from ..validate import probability
 from .module import Module
 
 
@@ -19,7 +20,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, seed: Optional[int] = None):
         super().__init__()
-        self.p = _check_p(p, type(self).__name__)
+        self.p = probability(p, "p", type(self).__name__)
         self.generator = None if seed is None else backend.new_generator(seed)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -27,6 +27,7 @@ import math
 import numbers
 from typing import Any, Callable, Sequence
 
+from ..validate import positive_int
 from .optimizer import Optimizer
 
 
@@ -116,11 +117,6 @@ class LRScheduler:
         self._set_lrs(self.get_lr())
 
 
-def _check_positive_int(owner: str, name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
-
-
 def _check_gamma(owner: str, gamma: Any) -> None:
     if not isinstance(gamma, numbers.Real) or isinstance(gamma, bool) or not gamma > 0:
         raise ValueError(f"{owner}: gamma must be a number > 0, got {gamma!r}")
@@ -135,7 +131,7 @@ class StepLR(LRScheduler):
     _hyper = ("step_size", "gamma")
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        _check_positive_int("StepLR", "step_size", step_size)
+        positive_int(step_size, "step_size", "StepLR")
         _check_gamma("StepLR", gamma)
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
@@ -196,7 +192,7 @@ class CosineAnnealingLR(LRScheduler):
     _hyper = ("T_max", "eta_min")
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):  # noqa: N803
-        _check_positive_int("CosineAnnealingLR", "T_max", T_max)
+        positive_int(T_max, "T_max", "CosineAnnealingLR")
         if not isinstance(eta_min, numbers.Real) or isinstance(eta_min, bool) or eta_min < 0:
             raise ValueError(f"CosineAnnealingLR: eta_min must be a number >= 0, got {eta_min!r}")
         self.T_max, self.eta_min = T_max, eta_min  # noqa: N815 (PyTorch's name)

@@ -49,6 +49,7 @@ from ..autograd import Tensor, no_grad
 from ..data.dataset import Subset, TensorDataset
 from ..data.loader import DataLoader
 from ..optim.lr_scheduler import ReduceLROnPlateau
+from ..validate import positive_int
 from . import metrics as M
 from .callbacks import Callback, CallbackList, ProgressBar
 from .checkpoint import check_run_id, load_callback_states, load_checkpoint, save_checkpoint
@@ -216,10 +217,8 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
     (with validation data), lr (the first param group's rate during the
     epoch) and time (seconds, validation included).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) or initial_epoch < 0:
-        raise ValueError(f"initial_epoch must be an int >= 0, got {initial_epoch!r}")
+    positive_int(epochs, "epochs", "fit")
+    positive_int(initial_epoch, "initial_epoch", "fit", minimum=0)
     if run_id is not None and not isinstance(run_id, str):
         raise TypeError(f"run_id must be a str (e.g. uuid.uuid4().hex) or None, got {type(run_id).__name__}")
     if not callable(loss):
@@ -334,8 +333,7 @@ def predict(model: Any, data: Any, batch_size: int = 256) -> numpy.ndarray:
     or a loader yielding (inputs, labels) or inputs alone (the labels are
     ignored). The model's mode is restored afterwards.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    positive_int(batch_size, "batch_size", "predict")
     if isinstance(data, Tensor) or backend.is_array(data):
         batches: Iterable = (data[i:i + batch_size] for i in range(0, len(data), batch_size))
     else:

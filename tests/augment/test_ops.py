@@ -498,8 +498,8 @@ def test_sampled_parameters_stay_within_bounds():
     (lambda: A.RandomShift(0.1, fill_mode="mirror"), "fill_mode must be one of"),
     (lambda: A.RandomRotation(5, interpolation="cubic"), "interpolation must be one of"),
     (lambda: A.RandomFlip(mode="diagonal"), "mode must be"),
-    (lambda: A.RandomCrop(0), "size must be an int >= 1"),
-    (lambda: A.RandomCrop(5, padding=-1), "padding must be an int >= 0"),
+    (lambda: A.RandomCrop(0), "RandomCrop: size must be >= 1, got 0"),
+    (lambda: A.RandomCrop(5, padding=-1), "RandomCrop: padding must be >= 0, got -1"),
     (lambda: A.OneOf([]), "needs at least one op"),
     (lambda: A.OneOf([A.RandomFlip()], weights=[-1]), "weights must be"),
 ])

@@ -6,7 +6,7 @@ import minidl as mdl
 import minidl.nn.functional as F
 from minidl import nn
 from minidl.functional import shape as S
-from minidl.functional._axes import normalize_axes, normalize_axis
+from minidl.validate import normalize_axes, normalize_axis
 
 
 def test_helper_ranges():

@@ -60,7 +60,7 @@ def test_identity_in_eval_and_extremes(device):
 @pytest.mark.parametrize("p", [-0.1, 1.5, "half"])
 def test_dropout_p_out_of_range(p):
     x = mdl.tensor(np.ones(3))
-    with pytest.raises(ValueError, match=r"p \(the probability of dropping\) must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"p must be a probability in \[0, 1\]"):
         F.dropout(x, p)
-    with pytest.raises(ValueError, match=r"must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"dropout2d: p must be a probability in \[0, 1\]"):
         F.dropout2d(mdl.tensor(np.ones((1, 1, 2, 2))), p)

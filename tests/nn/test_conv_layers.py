@@ -89,7 +89,7 @@ def test_dropout_layers(device):
     assert d(x) is x
     y2 = nn.Dropout2d(0.5, seed=1)(x).numpy().reshape(4, 6, 4)
     assert np.all(y2.min(axis=2) == y2.max(axis=2))
-    with pytest.raises(ValueError, match=r"must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"Dropout: p must be a probability in \[0, 1\], got 1.2"):
         nn.Dropout(1.2)
 
 

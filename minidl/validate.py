@@ -1,6 +1,20 @@
-"""Axis arguments: the one place where an ``axis`` (``dim``) is checked.
+"""Argument checks: the one place where ints, pairs, probabilities and axes are checked.
 
-Every op that takes an axis (reductions, softmax, squeeze, unsqueeze, cat,
+Every op, layer, optimizer and loader checks its arguments with these few
+functions, so a bad value gets the same clear error everywhere: the function
+or class, the argument's name, what was expected and what came::
+
+    ValueError: conv2d: stride must be >= 1, got 0
+    ValueError: StepLR: step_size must be a positive integer, got 1.5
+    ValueError: dropout: p must be a probability in [0, 1], got 1.2
+    ValueError: sum: axis 3 is out of range for a tensor of 2 dimension(s) (shape (4, 5));
+    expected an axis in [-2, 1]
+
+Each returns the value in its plain form (``int``, a pair of ints, ``float``,
+a non-negative axis), so a caller writes ``stride = pair(stride, "stride",
+"conv2d", minimum=1)`` and goes on.
+
+**Axes.** Every op that takes an axis (reductions, softmax, squeeze, unsqueeze, cat,
 stack, transpose, flatten, argmax) calls one of these two helpers, so an
 out-of-range axis gets the same clear error everywhere, never a silent wrap
 (``axis % ndim``), a clamp, or NumPy's raw ``AxisError``::
@@ -20,10 +34,52 @@ The rules are PyTorch's:
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Optional, Sequence
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def positive_int(value: Any, name: str, who: str, minimum: int = 1) -> int:
+    """An int of at least ``minimum`` (1: a positive integer)."""
+    if not _is_int(value) or value < minimum:
+        wanted = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{who}: {name} must be {wanted}, got {value!r}")
+    return int(value)
+
+
+def pair(value: Any, name: str, who: str, minimum: int = 0) -> tuple:
+    """An int or a pair of ints -> (h, w), each at least ``minimum``."""
+    both = (value, value) if _is_int(value) else value
+    try:
+        both = tuple(both)
+    except TypeError:
+        both = None
+    if both is None or len(both) != 2 or not all(_is_int(v) for v in both):
+        raise TypeError(f"{who}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(both) < minimum:
+        raise ValueError(f"{who}: {name} must be >= {minimum}, got {value!r}")
+    return int(both[0]), int(both[1])
+
+
+def probability(value: Any, name: str, who: str) -> float:
+    """A real number in [0, 1]."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{who}: {name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def non_negative(value: Any, name: str, who: str) -> float:
+    """A finite real number >= 0."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{who}: {name} must be >= 0, got {value!r}")
+    return float(value)
+
+
+# ------------------------------------------------------------------ axes
 def _bounds(ndim: int, new_axis: bool) -> tuple:
     """(lowest, highest) axis accepted for a tensor of ``ndim`` axes."""
     top = ndim + 1 if new_axis else max(ndim, 1)  # a 0-d tensor counts as one axis
