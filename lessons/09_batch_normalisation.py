@@ -86,7 +86,7 @@ assert np.allclose(a, b, atol=1e-4)
 # %% [markdown]
 # ## Batch norm and the speed of training
 # The same five-layer MLP (four hidden layers of 128) twice, once with a
-# BatchNorm1d after each hidden Linear, trained by plain SGD (lr 0.05, no
+# BatchNorm1d after each hidden Linear, trained by plain SGD (lr 0.02, no
 # momentum) on the same Fashion-MNIST images in the same order. First, why
 # the plain one will struggle: with the default initialisation each layer's
 # outputs are smaller than its inputs, so after four layers the signal (and,
@@ -123,22 +123,26 @@ for batch_norm in (False, True):
     net = deep_mlp(batch_norm)
     name = "with batch norm" if batch_norm else "without"
     histories[name] = fit(net, DataLoader(TensorDataset(images[:N], labels[:N]), batch_size=64, shuffle=True, seed=0),
-                          nn.CrossEntropyLoss(), mdl.optim.SGD(net.parameters(), lr=0.05), 4,
+                          nn.CrossEntropyLoss(), mdl.optim.SGD(net.parameters(), lr=0.02), 4,
                           validation_data=(images[N:], labels[N:]), verbose=0)
     print(f"{name:16s} training loss per epoch {np.round(histories[name]['loss'], 3)}, "
           f"validation accuracy {np.round(histories[name]['val_accuracy'], 3)}")
 record("09", loss_plain=histories["without"]["loss"][-1], loss_bn=histories["with batch norm"]["loss"][-1],
        val_plain=histories["without"]["val_accuracy"][-1], val_bn=histories["with batch norm"]["val_accuracy"][-1])
 show(save_curves(histories, output_dir("09") / "speed.png", keys=("loss", "val_accuracy"),
-                 title="a 5-layer MLP, plain SGD lr 0.05"))
+                 title="a 5-layer MLP, plain SGD lr 0.02"))
 
 # %% [markdown]
 # Measured with `--fast` (2,000 images, 4 epochs): without batch norm the
-# loss hardly leaves log(10) = 2.30, the value of a uniform guess (2.27 after
-# 4 epochs), and the validation accuracy climbs only to 0.34; with it the
-# loss is 0.41 and the validation accuracy 0.66-0.74 from the first epoch on
-# (it wobbles: 1,000 validation images, and running statistics that are
-# still settling). Part of the gap is the start: the plain network's signal
+# loss does not leave log(10) = 2.30, the value of a uniform guess, and the
+# validation accuracy stays at chance (0.105); with it the loss is 0.53 and
+# the validation accuracy 0.72-0.77 from the first epoch on. At full size
+# (10,000 images, 4 epochs, 30 s) the plain network starts to learn in its
+# fourth epoch (loss 1.63, validation accuracy 0.47) while batch norm's is at
+# 0.36 and 0.77-0.85. Batch norm's validation accuracy wobbles from epoch to
+# epoch: in eval mode it uses running averages of statistics that move while
+# the weights change, and with a larger learning rate (try 0.05) the wobble
+# grows. Part of the plain network's trouble is its start: its signal
 # shrinks layer by layer (the standard deviations above), and batch norm
 # undoes that. Its practical gift is that the scale of the weights stops
 # mattering much, so larger learning rates and deeper networks train
