@@ -15,7 +15,8 @@
 # only 10 labelled images per class, four ways.
 #
 # What to look at: each transfer method against training from scratch, and
-# the curves: the transferred models start where the one from scratch ends.
+# the curves: the frozen model reaches in 5 epochs what the one from
+# scratch reaches in 15.
 
 # %%
 import copy
