@@ -40,9 +40,10 @@ def xp(device):
 def _fresh_state():
     """Every test starts from seed 0 on the CPU, with gradients enabled."""
     mdl.manual_seed(0)
-    previous = backend.get_default_device()
+    previous, fast_paths = backend.get_default_device(), mdl.functional.fast.enabled()
     yield
     backend.set_backend(previous)
+    mdl.functional.fast.set_enabled(fast_paths)
 
 
 @pytest.fixture

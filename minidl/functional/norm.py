@@ -54,35 +54,29 @@ class BatchNorm(Function):
     """y = gamma * (x - mu) / sqrt(var + eps) + beta, per channel (axis 1).
 
     Inputs: x (N, C, ...) and, when affine, gamma (C,) and beta (C,).
-    The running statistics are arrays given to ``__init__``; in training
-    they are updated in place (they are not inputs of the graph).
+    With ``use_batch_stats`` mu and var are the batch's (kept as
+    ``batch_mean`` and ``batch_var`` for :func:`update_running_stats`);
+    otherwise they are the given running estimates, constants here. The
+    Function itself changes nothing outside it.
     """
 
-    def __init__(self, running_mean, running_var, training: bool, momentum: float, eps: float, affine: bool):
+    def __init__(self, use_batch_stats: bool, running_mean, running_var, eps: float, affine: bool):
+        self.use_batch_stats, self.eps, self.affine = use_batch_stats, eps, affine
         self.running_mean, self.running_var = running_mean, running_var
-        self.training, self.momentum, self.eps, self.affine = training, momentum, eps, affine
 
     def forward(self, x, gamma=None, beta=None):
         xp = get_array_module(x)
         axes, shape = _axes_and_shape(x.shape)
         self.axes = axes
-        use_batch = self.training or self.running_mean is None
-        if use_batch:
-            m = x.size // x.shape[1]  # values per channel
+        if self.use_batch_stats:
             mu = x.mean(axis=axes, keepdims=True)  # (1, C, 1, 1)
             centred = x - mu
             var = (centred * centred).mean(axis=axes, keepdims=True)  # biased
-            if self.training and self.running_mean is not None:
-                mom = self.momentum
-                self.running_mean *= 1 - mom
-                self.running_mean += mom * mu.reshape(-1).astype(self.running_mean.dtype)
-                self.running_var *= 1 - mom
-                self.running_var += (mom * m / (m - 1)) * var.reshape(-1).astype(self.running_var.dtype)
+            self.batch_mean, self.batch_var = mu.reshape(-1), var.reshape(-1)
         else:
             centred = x - self.running_mean.reshape(shape).astype(x.dtype)
             var = self.running_var.reshape(shape).astype(x.dtype)
         self.inv_std = 1.0 / xp.sqrt(var + self.eps)  # (1, C, 1, 1)
-        self.batch_stats = use_batch
         self.xhat = centred
         self.xhat *= self.inv_std  # in place: centred is ours
         if not self.affine:
@@ -97,7 +91,7 @@ class BatchNorm(Function):
         g = gy * self.gamma.reshape(shape) if self.affine else gy  # dL/dxhat
         gx = None
         if self.needs_input_grad[0]:
-            if self.batch_stats:
+            if self.use_batch_stats:
                 gx = g - g.mean(axis=axes, keepdims=True)
                 gx -= self.xhat * (g * self.xhat).mean(axis=axes, keepdims=True)
                 gx *= self.inv_std
@@ -125,10 +119,11 @@ def batch_norm(
 
     Shapes: x (N, C), (N, C, L) or (N, C, H, W); running_mean, running_var,
     weight (gamma), bias (beta) all (C,). Statistics are taken over every axis
-    but 1. ``running_mean``/``running_var`` are arrays (or Tensors, whose
-    arrays are used) updated in place when ``training``; when they are None
-    the batch statistics are used in evaluation too. The math: the module
-    docstring.
+    but 1. ``training=True`` normalises with the batch's statistics and then
+    updates ``running_mean``/``running_var`` (arrays, or Tensors whose arrays
+    are used) in place, by :func:`update_running_stats`; ``training=False``
+    normalises with them. When they are None the batch statistics are used
+    either way. The math: the module docstring.
 
     Raises:
         TypeError: x's dtype differs from that of weight, bias or the running
@@ -156,15 +151,33 @@ def batch_norm(
         raise ValueError(f"{op}: momentum must be a number in [0, 1], got {momentum!r}")
     if not isinstance(eps, numbers.Real) or eps < 0:
         raise ValueError(f"{op}: eps must be a number >= 0, got {eps!r}")
+    per_channel = x.size // c if c else 0  # the m values each channel's statistics are taken over
     if training or running[0] is None:
-        per_channel = 1
-        for i, n in enumerate(x.shape):
-            per_channel *= n if i != 1 else 1
         if per_channel < 2:
             raise ValueError(
                 f"{op}: expected more than 1 value per channel when training, got input of shape "
                 f"{tuple(x.shape)} ({per_channel} value per channel): use a batch of at least 2, or eval()"
             )
     affine = weight is not None
-    fn = BatchNorm(running[0], running[1], bool(training), float(momentum), float(eps), affine)
-    return fn(x, weight, bias) if affine else fn(x)
+    use_batch_stats = bool(training) or running[0] is None
+    fn = BatchNorm(use_batch_stats, running[0], running[1], float(eps), affine)
+    y = fn(x, weight, bias) if affine else fn(x)
+    if training and running[0] is not None:
+        update_running_stats(running[0], running[1], fn.batch_mean, fn.batch_var, per_channel, float(momentum))
+    return y
+
+
+def update_running_stats(running_mean: Any, running_var: Any, batch_mean: Any, batch_var: Any, m: int,
+                         momentum: float) -> None:
+    """The one place the running estimates change, in place (see the module docstring)::
+
+        running_mean = (1 - momentum) * running_mean + momentum * batch_mean
+        running_var  = (1 - momentum) * running_var  + momentum * batch_var * m / (m - 1)
+
+    ``batch_var`` is the biased variance of the ``m`` values per channel; the
+    estimate kept is the unbiased one, as PyTorch keeps it.
+    """
+    running_mean *= 1 - momentum
+    running_mean += momentum * batch_mean.astype(running_mean.dtype)
+    running_var *= 1 - momentum
+    running_var += (momentum * m / (m - 1)) * batch_var.astype(running_var.dtype)

@@ -5,7 +5,8 @@ from typing import Any, Sequence, Union
 
 
 from ..autograd import Tensor
-from ..functional.conv import _check_4d, conv2d
+from ..functional._windows import check_4d
+from ..functional.conv import conv2d
 from ..validate import pair, positive_int
 from . import init
 from .module import Module
@@ -78,7 +79,7 @@ class Conv2d(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_4d(x, "Conv2d")
+        check_4d(x, "Conv2d")
         if x.shape[1] != self.in_channels:
             raise ValueError(
                 f"Conv2d expects {self.in_channels} input channels, got input of shape {tuple(x.shape)} "

@@ -76,11 +76,16 @@ class _BatchNorm(Module):
                 f"{name}: expected {self.num_features} channels (num_features), got input of shape "
                 f"{tuple(x.shape)} ({x.shape[1]} channels)"
             )
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        # Training with running statistics: count the batch, and batch_norm updates the estimates
+        # (functional/norm.py, update_running_stats). Without them the batch's statistics are
+        # used in eval mode too (PyTorch's track_running_stats=False).
+        updates_stats = self.training and self.track_running_stats
+        if updates_stats:
             self.num_batches_tracked += 1
-            if self.momentum is None:  # cumulative average
-                momentum = 1.0 / float(self.num_batches_tracked)
+        if self.momentum is None:  # a cumulative average over all batches seen
+            momentum = 1.0 / float(self.num_batches_tracked) if updates_stats else 0.0
+        else:
+            momentum = self.momentum
         use_batch_stats = self.training or not self.track_running_stats
         return batch_norm(
             x, self.running_mean, self.running_var, self.weight, self.bias, use_batch_stats, momentum, self.eps

@@ -4,7 +4,6 @@ import pytest
 
 import minidl as mdl
 import minidl.nn.functional as F
-from minidl.functional.conv import get_memory_budget, memory_budget
 from minidl import backend, nn
 
 
@@ -116,28 +115,6 @@ def test_im2col_col2im_gradcheck(device, rng):
     assert mdl.gradcheck(lambda u: F.im2col(u, (2, 3), 1, 1, 1), (x,))
     y = _t(rng.standard_normal((1, 2 * 4, 12)), device)
     assert mdl.gradcheck(lambda u: F.col2im(u, (4, 5), 2, 1, 0, 1), (y,))
-
-
-@pytest.mark.parametrize("groups,padding", [(1, 1), (2, 0)])
-def test_chunked_path_equals_unchunked(groups, padding, device, rng):
-    x = mdl.tensor(rng.standard_normal((5, 4, 6, 6)), requires_grad=True, device=device)
-    w = mdl.tensor(rng.standard_normal((6, 4 // groups, 3, 3)), requires_grad=True, device=device)
-    b = mdl.tensor(rng.standard_normal(6), requires_grad=True, device=device)
-    gy = rng.standard_normal((5, 6, 6 - 2 + 2 * padding, 6 - 2 + 2 * padding))
-    y = F.conv2d(x, w, b, padding=padding, groups=groups)
-    y.backward(mdl.tensor(gy, device=device))
-    whole = [y.numpy(), x.grad.get() if device == "strict" else x.grad, w.grad, b.grad]
-    whole = [mdl.tensor(a).numpy() if not isinstance(a, np.ndarray) else a for a in whole]
-    x.grad = w.grad = b.grad = None
-    per_sample = 4 * 9 * (gy.shape[2] ** 2) * 8
-    with memory_budget(2 * per_sample):  # two samples per chunk: 3 chunks for 5 samples
-        y2 = F.conv2d(x, w, b, padding=padding, groups=groups)
-        assert y2.creator.chunk == 2
-        y2.backward(mdl.tensor(gy, device=device))
-    assert get_memory_budget() == 256 * 2**20
-    for a, t in zip(whole, [y2, x, w, b]):
-        got = t.numpy() if t is y2 else mdl.tensor(t.grad).numpy()
-        np.testing.assert_allclose(got, a, rtol=1e-12, atol=1e-12)
 
 
 def test_float32_stays_float32(device, rng):

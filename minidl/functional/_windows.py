@@ -1,0 +1,126 @@
+"""Sliding windows: the sizes and argument checks that convolution and pooling share.
+
+A window of ``k`` pixels with dilation ``d`` spans ``d*(k - 1) + 1`` pixels;
+sliding it with stride ``s`` over ``H`` pixels padded by ``p`` in total
+gives::
+
+    OH = (H + p - d*(k - 1) - 1) // s + 1
+
+Padding is kept as ((top, bottom), (left, right)), so that "same" padding
+with an even kernel (one more pixel after than before) fits the same code.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+from ..backend import get_array_module
+from ..validate import pair
+
+IntOrPair = Union[int, Sequence[int]]
+Padding = tuple  # ((top, bottom), (left, right))
+
+
+def output_size(size: int, kernel: int, stride: int, pad: int, dilation: int) -> int:
+    """OH = (H + pad - d*(k-1) - 1) // s + 1, with ``pad`` the total of both sides."""
+    return (size + pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def geometry(x_shape: Sequence[int], kernel: tuple, stride: tuple, padding: Padding, dilation: tuple,
+             op: str) -> tuple:
+    """(OH, OW) of windows over x (N, C, H, W), after checking that a window fits at all."""
+    sizes = []
+    for axis, name in enumerate(("height", "width")):
+        size, k, s, d = x_shape[2 + axis], kernel[axis], stride[axis], dilation[axis]
+        pad = sum(padding[axis])
+        out = output_size(size, k, s, pad, d)
+        span = d * (k - 1) + 1
+        if span > size + pad:
+            raise ValueError(
+                f"{op}: the kernel ({kernel[0]}x{kernel[1]}, dilation {dilation}) spans {span} "
+                f"pixels of {name}, more than the padded input's {size + pad} "
+                f"(input {size} + padding {pad}); the output {name} would be {out}"
+            )
+        sizes.append(out)
+    return sizes[0], sizes[1]
+
+
+def check_4d(x: Any, op: str, name: str = "input") -> None:
+    if len(x.shape) != 4:
+        raise ValueError(f"{op}: {name} must be 4-D (N, C, H, W), got shape {tuple(x.shape)} ({len(x.shape)}-D)")
+
+
+def conv_arguments(kernel_size: IntOrPair, stride: IntOrPair, padding: Any, dilation: IntOrPair, op: str) -> tuple:
+    """(kernel, stride, ((top, bottom), (left, right)), dilation), all checked."""
+    kernel = pair(kernel_size, "kernel_size", op, 1)
+    stride = pair(stride, "stride", op, 1)
+    dilation = pair(dilation, "dilation", op, 1)
+    if isinstance(padding, str):
+        padding = string_padding(padding, kernel, stride, dilation, op)
+    else:
+        ph, pw = pair(padding, "padding", op, 0)
+        padding = ((ph, ph), (pw, pw))
+    return kernel, stride, padding, dilation
+
+
+def string_padding(padding: str, kernel: tuple, stride: tuple, dilation: tuple, op: str) -> Padding:
+    """"valid" = no padding; "same" = the output as large as the input (stride 1).
+
+    "same" pads d*(k-1) in total; when that is odd the extra pixel goes to the
+    bottom/right, as PyTorch and TensorFlow do.
+    """
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    if padding == "same":
+        if stride != (1, 1):
+            raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+        pads = []
+        for k, d in zip(kernel, dilation):
+            total = d * (k - 1)
+            pads.append((total // 2, total - total // 2))
+        return tuple(pads)
+    raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+
+
+def pool_arguments(op: str, x: Any, kernel_size: IntOrPair, stride: Optional[IntOrPair], padding: IntOrPair) -> tuple:
+    """(kernel, stride, ((pt, pb), (pl, pr)), (OH, OW)) of a pooling; ``stride`` defaults to the kernel."""
+    check_4d(x, op)
+    kernel = pair(kernel_size, "kernel_size", op, 1)
+    stride = kernel if stride is None else pair(stride, "stride", op, 1)
+    ph, pw = pair(padding, "padding", op, 0)
+    if ph > kernel[0] // 2 or pw > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {(ph, pw)} must be at most half the kernel size {kernel}")
+    pads = ((ph, ph), (pw, pw))
+    return kernel, stride, pads, geometry(x.shape, kernel, stride, pads, (1, 1), op)
+
+
+def offset_slices(kernel: tuple, stride: tuple, out_hw: tuple, dilation: tuple = (1, 1)):
+    """For every kernel offset (i, j): (i, j) and the strided slice of the padded input it reads.
+
+    Fixing the offset and letting the window run over the output gives one
+    strided slice, ``xpad[:, :, i*dh : ... : sh, j*dw : ... : sw]`` of shape
+    (N, C, OH, OW): the pattern of im2col, col2im and every pooling.
+    """
+    (kh, kw), (sh, sw), (oh, ow), (dh, dw) = kernel, stride, out_hw, dilation
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            yield (i, j), (slice(None), slice(None), rows, columns)
+
+
+def pad_array(x: Any, padding: Padding, value: float = 0.0) -> Any:
+    """x (N, C, H, W) with ``value`` added around (padding ((top, bottom), (left, right)))."""
+    (pt, pb), (pl, pr) = padding
+    if pt == pb == pl == pr == 0:
+        return x
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + pt + pb, w + pl + pr), value, dtype=x.dtype)
+    out[:, :, pt:pt + h, pl:pl + w] = x
+    return out
+
+
+def crop(xpad: Any, padding: Padding, h: int, w: int) -> Any:
+    """The inverse of :func:`pad_array`'s placement: the (H, W) middle of a padded array."""
+    (pt, _), (pl, _) = padding
+    return xpad[:, :, pt:pt + h, pl:pl + w]

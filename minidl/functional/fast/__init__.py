@@ -1,0 +1,54 @@
+"""The engine room: fast paths of ops whose readable reference is too slow for training.
+
+Each op in ``minidl/functional/`` is first written as its *reference*: the
+formula, the shapes, the simplest correct array code. That is what a student
+reads and what the assignments cut out. Where a real training run needs
+more speed, a fast path here computes exactly the same thing another way
+(other memory layouts, chunks, in-place updates), and the op's public
+function chooses it by a rule that is written in that function:
+
+==============  ==============================  ==========================================
+op              fast path                       taken when
+==============  ==============================  ==========================================
+conv2d          :mod:`.conv` (batch side by     fast paths are on (every input)
+                side, chunked by memory)
+max_pool2d      :mod:`.pool` (windows as long   fast paths are on and the windows do not
+                rows of memory)                 overlap (stride = kernel, no padding)
+==============  ==============================  ==========================================
+
+``tests/functional/test_fast_paths.py`` checks every fast path against its
+reference on every option, on every backend. Turning fast paths off runs the
+references alone (the whole test suite passes that way too)::
+
+    MINIDL_REFERENCE=1 python -m pytest          # at start-up, from the environment
+    with minidl.functional.fast.disabled(): ...   # for a block
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator
+
+_enabled = os.environ.get("MINIDL_REFERENCE", "") in ("", "0")
+
+
+def enabled() -> bool:
+    """Whether ops may take their fast paths (True unless MINIDL_REFERENCE=1 or inside :func:`disabled`)."""
+    return _enabled
+
+
+def set_enabled(flag: bool) -> None:
+    """Turn the fast paths on or off for the whole program."""
+    global _enabled
+    _enabled = bool(flag)
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """``with disabled():`` every op runs its readable reference."""
+    previous = _enabled
+    set_enabled(False)
+    try:
+        yield
+    finally:
+        set_enabled(previous)

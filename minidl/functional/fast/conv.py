@@ -1,0 +1,241 @@
+"""The fast path of conv2d: one matrix product for the whole batch, in chunks when memory runs short.
+
+The reference (:mod:`minidl.functional.conv`) multiplies sample by sample in
+PyTorch's ``unfold`` layout. This path computes the same sums with three
+changes that matter for speed:
+
+* **The whole batch side by side.** The column matrix is laid out as
+  (C, kh, kw, N, OH, OW), rows (C*kh*kw) by columns (N*OH*OW), so each
+  convolution is *one* large matrix product (the BLAS is fastest on large
+  ones) instead of N small ones. The product comes out as (O, N, OH, OW), and
+  ``y`` is returned as the transposed *view* (N, O, OH, OW) of it: no copy.
+* **Memory order carried along.** That output lies in memory as
+  (O, N, OH, OW); NumPy's elementwise ops keep the order, so the next
+  convolution's im2col (and pooling's slices) read it in order, and the
+  gradient that comes back has the same order, which makes ``gy`` -> G a
+  free reshape. :func:`channels_outer` tells, :func:`new_image` allocates in it.
+* **A memory budget.** The column matrix is kh*kw times the input (9 times
+  for 3x3 kernels). Above :func:`get_memory_budget` (256 MB unless
+  :func:`set_memory_budget` says otherwise) the batch is processed in chunks
+  of samples, with the same result, and the columns are recomputed in
+  backward rather than kept.
+
+im2col here is one ``as_strided`` view of the six axes and one copy; col2im
+adds one strided slice per kernel offset, as in the reference.
+``tests/functional/test_fast_paths.py`` checks this path against the
+reference on every option.
+"""
+from __future__ import annotations
+
+import contextlib
+import numbers
+from typing import Any, Iterator
+
+from ...autograd import Function
+from ...backend import get_array_module
+from .._windows import geometry
+
+# ------------------------------------------------------------ memory budget
+_memory_budget = 256 * 2**20  # bytes a column matrix may take before we chunk
+
+
+def get_memory_budget() -> int:
+    """Bytes one column matrix may take before the batch is processed in chunks."""
+    return _memory_budget
+
+
+def set_memory_budget(nbytes: int) -> None:
+    """Set the column-matrix budget in bytes (default 256 MB). Results do not change."""
+    global _memory_budget
+    if not isinstance(nbytes, numbers.Integral) or isinstance(nbytes, bool) or nbytes < 1:
+        raise ValueError(f"memory budget must be a positive number of bytes, got {nbytes!r}")
+    _memory_budget = int(nbytes)
+
+
+@contextlib.contextmanager
+def memory_budget(nbytes: int) -> Iterator[None]:
+    """``with memory_budget(2**20): ...`` runs a block under another budget."""
+    previous = get_memory_budget()
+    set_memory_budget(nbytes)
+    try:
+        yield
+    finally:
+        set_memory_budget(previous)
+
+
+# ------------------------------------------------------------ memory layout
+def channels_outer(x: Any) -> bool:
+    """True when x (N, C, H, W) lies in memory as (C, N, H, W) (our conv outputs do)."""
+    return x.ndim == 4 and x.shape[0] > 1 and x.shape[1] > 1 and x.strides[1] > x.strides[0]
+
+
+def new_image(xp, shape: tuple, dtype, channels_outer: bool, value: float = 0.0) -> Any:
+    """A new (N, C, H, W) array filled with ``value``; with ``channels_outer``
+    its memory is ordered (C, N, H, W) (allocated so, returned as the transposed view).
+
+    Elementwise ops are fastest when all their operands share one memory
+    order, so padded inputs and gradients are built in the order of the
+    activations they meet.
+    """
+    n, c = shape[:2]
+    memory_shape = (c, n) + tuple(shape[2:]) if channels_outer else tuple(shape)
+    # zeros, not full(0): the system hands out zeroed pages without writing them
+    out = xp.zeros(memory_shape, dtype=dtype) if value == 0 else xp.full(memory_shape, value, dtype=dtype)
+    return out.transpose(1, 0, 2, 3) if channels_outer else out
+
+
+def pad_like(x: Any, padding, value: float = 0.0) -> Any:
+    """Pad the last two axes of x (N, C, H, W) with ``value``; padding ((top, bottom), (left, right))."""
+    (pt, pb), (pl, pr) = padding
+    if pt == pb == pl == pr == 0:
+        return x
+    n, c, h, w = x.shape
+    out = new_image(get_array_module(x), (n, c, h + pt + pb, w + pl + pr), x.dtype, channels_outer(x), value)
+    out[:, :, pt : pt + h, pl : pl + w] = x
+    return out
+
+
+# ------------------------------------------------------------ im2col and col2im, six axes
+def im2col_6d(x, kernel, stride, padding, dilation, out_hw):
+    """x (N, C, H, W) -> cols (C, kh, kw, N, OH, OW), a contiguous copy.
+
+    ``cols[c, i, j, n, oh, ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]``.
+
+    First a *view* with those six axes is made with ``as_strided`` (no copy:
+    it only says how many bytes to step along each axis), then one copy makes
+    it contiguous, so that it can be reshaped to the matrix (C*kh*kw, N*OH*OW).
+    """
+    xp = get_array_module(x)
+    xpad = pad_like(x, padding)
+    n, c = xpad.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    s_n, s_c, s_h, s_w = xpad.strides  # bytes to step along each axis
+    patches = xp.lib.stride_tricks.as_strided(
+        xpad,
+        shape=(c, kh, kw, n, oh, ow),
+        strides=(s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw),
+    )
+    return xp.ascontiguousarray(patches)  # (C, kh, kw, N, OH, OW): the one copy
+
+
+def col2im_6d(cols, x_shape, kernel, stride, padding, dilation):
+    """cols (C, kh, kw, N, OH, OW) -> gx (N, C, H, W): the adjoint of im2col.
+
+    Every kernel offset (i, j) is one strided slice of the (padded) input::
+
+        gxpad[:, :, i*dh + sh*oh, j*dw + sw*ow] += cols[:, i, j, :, oh, ow]
+
+    so we loop over the kh*kw offsets and add whole slices: kh*kw vectorised
+    adds. Within one offset no input pixel is hit twice, so a plain ``+=`` is
+    exact; across offsets the pixels overlap and the adds sum them up.
+
+    Why not ``np.add.at(gxpad, index_arrays, cols)``, which handles repeated
+    indices by itself? It needs index arrays as large as ``cols`` built first,
+    and then adds one element at a time, unbuffered: many times slower than
+    kh*kw slice additions, on the path of every backward pass.
+
+    The result lies in memory as (C, N, H, W), like ``cols``, and is returned
+    as the (N, C, H, W) view.
+    """
+    xp = get_array_module(cols)
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    (pt, pb), (pl, pr) = padding
+    oh, ow = cols.shape[-2:]
+    gxpad = xp.zeros((c, n, h + pt + pb, w + pl + pr), dtype=cols.dtype)  # (C, N, Hp, Wp), as cols
+    for i in range(kh):
+        for j in range(kw):
+            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            gxpad[:, :, rows, columns] += cols[:, i, j]
+    return gxpad[:, :, pt : pt + h, pl : pl + w].transpose(1, 0, 2, 3)
+
+
+# ------------------------------------------------------------ the Function
+class Conv2d(Function):
+    """The fast path of :class:`minidl.functional.conv.Conv2d`: the same products, the batch side by side.
+
+    Shapes: x (N, C, H, W), W (O, C/g, kh, kw), b (O,) -> y (N, O, OH, OW).
+
+    With g groups the channels split into g independent convolutions
+    (C/g inputs -> O/g outputs each); the matrices get a leading group axis
+    and ``matmul`` does the g products in one call::
+
+        cols (g, C/g*kh*kw, N*L)   W (g, O/g, C/g*kh*kw)   y (g, O/g, N*L)
+
+    Forward:   Y = W @ cols (+ b)                 (L = OH*OW)
+    Backward:  G  = gy as (g, O/g, N*L)
+               gW = G @ cols^T                    (g, O/g, C/g*kh*kw)
+               gb = G summed over N*L             (O,)
+               gx = col2im(W^T @ G)               (N, C, H, W)
+    """
+
+    def __init__(self, stride, padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+
+    def forward(self, x, w, b=None):
+        xp = get_array_module(x)
+        n, c = x.shape[:2]
+        o, cg, kh, kw = w.shape
+        g = self.groups
+        self.kernel = (kh, kw)
+        self.x_shape = x.shape
+        self.out_hw = oh, ow = geometry(x.shape, self.kernel, self.stride, self.padding, self.dilation, "conv2d")
+        self.w = w
+        w_mat = w.reshape(g, o // g, cg * kh * kw)  # (g, O/g, C/g*kh*kw)
+        per_sample = c * kh * kw * oh * ow * x.dtype.itemsize  # bytes of columns per sample
+        chunk = max(1, get_memory_budget() // per_sample)
+        self.chunk = chunk if chunk < n else None
+        if self.chunk is None:
+            self.cols = self._cols(x)  # (g, C/g*kh*kw, N*L), kept for backward
+            y = xp.matmul(w_mat, self.cols)  # (g, O/g, N*L)
+        else:  # over budget: a few samples at a time; keep x, not the columns
+            self.x = x
+            y = xp.empty((g, o // g, n, oh * ow), dtype=x.dtype)
+            for start in range(0, n, chunk):
+                part = slice(start, start + chunk)
+                y[:, :, part] = xp.matmul(w_mat, self._cols(x[part])).reshape(g, o // g, -1, oh * ow)
+        y = y.reshape(o, n, oh, ow)
+        if b is not None:
+            y += b.reshape(o, 1, 1, 1)  # in place: no new (O, N, OH, OW) array
+        return y.transpose(1, 0, 2, 3)  # (N, O, OH, OW), a view: see the module docstring
+
+    def _cols(self, x):
+        """The column matrix of x, grouped: (g, C/g*kh*kw, n*L)."""
+        cols = im2col_6d(x, self.kernel, self.stride, self.padding, self.dilation, self.out_hw)
+        rows = x.shape[1] // self.groups * self.kernel[0] * self.kernel[1]  # C/g*kh*kw (not -1: N may be 0)
+        return cols.reshape(self.groups, rows, x.shape[0] * self.out_hw[0] * self.out_hw[1])
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        n = self.x_shape[0]
+        o = gy.shape[1]
+        g = self.groups
+        want_x, want_w = self.needs_input_grad[0], self.needs_input_grad[1]
+        want_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        # gy (N, O, OH, OW) -> (g, O/g, N, L): free when gy lies as (O, N, OH, OW)
+        grad = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(g, o // g, n, gy.shape[2] * gy.shape[3])
+        gb = grad.sum(axis=(2, 3)).reshape(o) if want_b else None
+        w_mat = self.w.reshape(g, o // g, -1)  # (g, O/g, C/g*kh*kw)
+        if self.chunk is None:
+            G = grad.reshape(g, o // g, grad.shape[2] * grad.shape[3])  # (g, O/g, N*L)
+            gw = xp.matmul(G, self.cols.transpose(0, 2, 1)) if want_w else None
+            gx = self._gx(xp.matmul(w_mat.transpose(0, 2, 1), G), self.x_shape) if want_x else None
+        else:
+            gw = xp.zeros(w_mat.shape, dtype=gy.dtype) if want_w else None
+            gx = xp.empty(self.x_shape, dtype=gy.dtype) if want_x else None
+            for start in range(0, n, self.chunk):
+                part = slice(start, start + self.chunk)
+                G = xp.ascontiguousarray(grad[:, :, part]).reshape(g, o // g, -1)  # (g, O/g, n*L), n >= 1
+                if want_w:
+                    gw += xp.matmul(G, self._cols(self.x[part]).transpose(0, 2, 1))
+                if want_x:
+                    gx[part] = self._gx(xp.matmul(w_mat.transpose(0, 2, 1), G), self.x[part].shape)
+        if gw is not None:
+            gw = gw.reshape(self.w.shape)
+        return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+
+    def _gx(self, gcols, x_shape):
+        """gcols (g, C/g*kh*kw, n*L) -> gx (n, C, H, W) by col2im."""
+        cols = gcols.reshape((x_shape[1],) + self.kernel + (x_shape[0],) + self.out_hw)
+        return col2im_6d(cols, x_shape, self.kernel, self.stride, self.padding, self.dilation)

@@ -1,0 +1,114 @@
+"""Every fast path computes what its reference computes: forward and every gradient, on every option.
+
+The references (``minidl/functional/conv.py``, ``pool.py``) are the code to
+read; the fast paths (``minidl/functional/fast/``) are what training runs.
+Each case here runs both on the same float64 inputs and upstream gradient
+and requires the same numbers (to rounding: the sums run in another order).
+These tests turn the fast paths on themselves, so they also run when the
+rest of the suite runs on the references alone (MINIDL_REFERENCE=1).
+"""
+import numpy as np
+import pytest
+
+import minidl as mdl
+import minidl.nn.functional as F
+from minidl import backend
+from minidl.functional import fast
+from minidl.functional.fast.conv import get_memory_budget, memory_budget
+
+
+def run_both(fn, arrays, device, upstream_seed=0):
+    """[(output, grads...)] of fn on the fast path and on the reference."""
+    results = []
+    for on in (True, False):
+        previous = fast.enabled()
+        fast.set_enabled(on)
+        try:
+            tensors = [mdl.tensor(a, requires_grad=True, device=device) for a in arrays]
+            y = fn(*tensors)
+            gy = np.random.default_rng(upstream_seed).standard_normal(y.shape)
+            y.backward(mdl.tensor(gy, device=device))
+            results.append([backend.to_numpy(y.data)] + [backend.to_numpy(t.grad) for t in tensors])
+        finally:
+            fast.set_enabled(previous)
+    return results
+
+
+def assert_same(results, rtol=1e-11, atol=1e-12):
+    (fast_out, *fast_grads), (ref_out, *ref_grads) = results
+    np.testing.assert_allclose(fast_out, ref_out, rtol=rtol, atol=atol, err_msg="forward")
+    for k, (a, b) in enumerate(zip(fast_grads, ref_grads)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"gradient of input {k}")
+
+
+CONV_CASES = [
+    ((2, 3, 8, 7), (4, 3, 3, 3), dict()),
+    ((2, 3, 8, 7), (4, 3, 3, 3), dict(stride=2, padding=1)),
+    ((2, 3, 9, 9), (4, 3, 3, 3), dict(dilation=2, padding=2)),
+    ((2, 3, 8, 8), (4, 3, 2, 2), dict(padding="same")),
+    ((2, 3, 8, 8), (4, 3, 3, 3), dict(padding="valid", stride=(2, 1))),
+    ((2, 4, 6, 6), (6, 2, 3, 3), dict(groups=2, padding=1)),
+    ((2, 4, 6, 6), (4, 1, 3, 3), dict(groups=4, padding=1)),          # depthwise
+    ((2, 6, 5, 5), (3, 6, 1, 1), dict()),                              # 1x1
+    ((1, 2, 7, 9), (3, 2, 3, 5), dict(padding=(1, 2), stride=(1, 2))),  # non-square
+    ((0, 3, 5, 5), (2, 3, 3, 3), dict(padding=1)),                     # an empty batch
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, options", CONV_CASES, ids=[str(c[2]) for c in CONV_CASES])
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_fast_equals_reference(device, x_shape, w_shape, options, bias):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)] + ([rng.standard_normal(w_shape[0])]
+                                                                             if bias else [])
+    assert_same(run_both(lambda x, w, *b: F.conv2d(x, w, *b, **options), arrays, device))
+
+
+@pytest.mark.parametrize("groups, padding", [(1, 1), (2, 0)])
+def test_conv2d_in_chunks_equals_the_reference(device, groups, padding):
+    """Over the memory budget the fast path goes a few samples at a time: same numbers."""
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((5, 4, 6, 6)), rng.standard_normal((6, 4 // groups, 3, 3)),
+              rng.standard_normal(6)]
+    out = 6 - 2 + 2 * padding
+    per_sample = 4 * 9 * out * out * 8
+    fast.set_enabled(True)  # conftest puts the setting back after each test
+    with memory_budget(2 * per_sample):  # two samples per chunk: 3 chunks for 5 samples
+        probe = F.conv2d(mdl.tensor(arrays[0], requires_grad=True), mdl.tensor(arrays[1]), padding=padding,
+                         groups=groups)
+        assert probe.creator.chunk == 2
+        results = run_both(lambda x, w, b: F.conv2d(x, w, b, padding=padding, groups=groups), arrays, device)
+    assert get_memory_budget() == 256 * 2**20
+    assert_same(results)
+
+
+POOL_CASES = [((2, 3, 8, 6), 2), ((2, 3, 7, 9), 2), ((1, 2, 9, 8), (3, 2)), ((2, 1, 6, 6), 3), ((0, 2, 4, 4), 2)]
+
+
+@pytest.mark.parametrize("shape, kernel", POOL_CASES, ids=[f"{s}-{k}" for s, k in POOL_CASES])
+def test_max_pool_fast_equals_reference(device, shape, kernel):
+    x = np.random.default_rng(2).standard_normal(shape)
+    assert_same(run_both(lambda t: F.max_pool2d(t, kernel), [x], device), rtol=0, atol=0)
+
+
+def test_max_pool_paths_agree_on_ties(device):
+    """Many equal values: both send each window's gradient to its first maximum in reading order."""
+    x = np.random.default_rng(3).integers(0, 3, (2, 2, 8, 8)).astype(np.float64)
+    results = run_both(lambda t: F.max_pool2d(t, 2), [x], device)
+    assert_same(results, rtol=0, atol=0)
+    grad = results[1][1]
+    assert ((grad != 0).reshape(2, 2, 4, 2, 4, 2).sum(axis=(3, 5)) <= 1).all()  # one pixel a window
+
+
+def test_the_rules_are_visible():
+    x = mdl.tensor(np.ones((1, 1, 4, 4)), requires_grad=True)
+    w = mdl.tensor(np.ones((1, 1, 3, 3)), requires_grad=True)
+    fast.set_enabled(True)  # conftest puts the setting back after each test
+    assert type(F.conv2d(x, w).creator).__module__ == "minidl.functional.fast.conv"
+    assert type(F.max_pool2d(x, 2).creator).__module__ == "minidl.functional.fast.pool"
+    assert type(F.max_pool2d(x, 3, 1).creator).__module__ == "minidl.functional.pool"  # overlapping windows
+    with fast.disabled():
+        assert not fast.enabled()
+        assert type(F.conv2d(x, w).creator).__module__ == "minidl.functional.conv"
+        assert type(F.max_pool2d(x, 2).creator).__module__ == "minidl.functional.pool"
+    assert fast.enabled()
