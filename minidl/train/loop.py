@@ -52,7 +52,7 @@ from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..validate import positive_int
 from . import metrics as M
 from .callbacks import Callback, CallbackList, ProgressBar
-from .checkpoint import check_run_id, load_callback_states, load_checkpoint, save_checkpoint
+from .checkpoint import check_checkpoint, check_run_id, load_callback_states, load_checkpoint, save_checkpoint
 from .history import History
 
 _TOPK = re.compile(r"top(\d+)_accuracy")
@@ -241,6 +241,8 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
             raise FileNotFoundError(f"resume_from: no checkpoint at {resume_from}")
         saved = serialization.load(resume_from)
         check_run_id(saved, run_id, where=str(resume_from))  # another run's checkpoint: refused, naming the file
+        # Every part checked first, callbacks included, so that a bad file changes nothing.
+        check_checkpoint(saved, model, optimizer, scheduler, loaders, history, callbacks, where=str(resume_from))
         # Callbacks are restored below, after on_train_begin (which resets them).
         initial_epoch = load_checkpoint(saved, model, optimizer, scheduler, loaders, history, run_id=run_id) + 1
 

@@ -296,3 +296,16 @@ def test_all_or_nothing_on_every_device(tmp_path, device):
     assert load_checkpoint(tmp_path / "c.npz", fresh, fresh_opt) == 0
     for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values()):
         assert np.array_equal(backend.to_numpy(a), backend.to_numpy(b)), name
+
+
+def test_fit_resume_with_a_broken_callback_state_changes_nothing(tmp_path):
+    """fit(resume_from=...) checks the callbacks' part too before it restores anything."""
+    ckpt, objects, before = _checkpoint_and_fresh_objects(tmp_path)
+    model, opt, sched, loader, val, es = objects
+    state = mdl.load(ckpt)
+    state["callbacks"]["EarlyStopping"] = {"wait": 1}  # lacks best, best_epoch, ...
+    mdl.save(state, tmp_path / "broken.npz")
+    with pytest.raises(ValueError, match=r"broken\.npz does not fit the objects given: callback EarlyStopping"):
+        fit(model, loader, nn.CrossEntropyLoss(), opt, 3, val_loader=val, scheduler=sched, callbacks=[es],
+            verbose=0, resume_from=tmp_path / "broken.npz")
+    assert_unchanged(objects, before)
