@@ -132,6 +132,15 @@ for name, encoder in (("random encoder", random_encoder), ("pretext encoder", mo
 # 68.0% for the same encoder with random weights. Random convolutional
 # features are already decent (a random conv layer still detects edges and
 # blobs), so the pretext task's gain is the 5 points on top: small, but
-# earned without a single label. It grows with more unlabelled images and
-# pretext epochs; a real pretext model (Doersch et al. used ImageNet) learns
-# much more than 8x8 patches of clothes allow.
+# earned without a single label.
+#
+# At full size (30,000 unlabelled images, 5 epochs, 90 s) the pretext
+# accuracy rises to 72.6%, yet the few-label accuracy stays where it was:
+# 72.7% against 68.0%. Getting better at the pretext task did not buy better
+# features for telling clothes apart: past a point the network improves by
+# matching what continues across a patch border (a stripe, a texture), which
+# the task rewards and the classes do not need. Choosing a pretext task
+# whose answer needs what the downstream task needs is the hard part of
+# self-supervised learning (Doersch et al. worked on ImageNet photos, where
+# "what is beside what" says much more about objects than in 8x8 patches
+# of clothes).
