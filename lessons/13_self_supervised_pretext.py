@@ -137,9 +137,10 @@ for name, encoder in (("random encoder", random_encoder), ("pretext encoder", mo
 # At full size (30,000 unlabelled images, 5 epochs, 90 s) the pretext
 # accuracy rises to 72.6%, yet the few-label accuracy stays where it was:
 # 72.7% against 68.0%. Getting better at the pretext task did not buy better
-# features for telling clothes apart: past a point the network improves by
-# matching what continues across a patch border (a stripe, a texture), which
-# the task rewards and the classes do not need. Choosing a pretext task
+# features for telling clothes apart. A likely reason (a guess, not measured
+# here): past a point the network improves by matching what continues across
+# a patch border (a stripe, a texture), which the task rewards and the
+# classes do not need. Choosing a pretext task
 # whose answer needs what the downstream task needs is the hard part of
 # self-supervised learning (Doersch et al. worked on ImageNet photos, where
 # "what is beside what" says much more about objects than in 8x8 patches
