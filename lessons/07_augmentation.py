@@ -108,4 +108,6 @@ record("07", plain_train=plain[0], plain_test=plain[1], flipped_train=flipped[0]
 # Measured with `--fast` (300 training shoes, 3 epochs): without flips the
 # model is perfect on its training set (100%) and poor on the test set (66%):
 # it learnt which way the shoe faces. With random flips the direction tells
-# it nothing, so it must learn the shoe: 92% on the test set.
+# it nothing, so it must learn the shoe: 92% on the test set. At full size
+# (2,000 training shoes, 6 epochs): 99.9% and 60.1% without flips, 94.4% on
+# the test set with them.
