@@ -93,3 +93,10 @@ accuracy = (predictions == y_test).mean()
 print(f"test accuracy: {accuracy:.1%}")
 record("03", first_loss=first_loss, test_accuracy=accuracy)
 assert accuracy > 0.6
+
+# %% [markdown]
+# Measured: the first loss is 2.31 (log 10 = 2.30: the untrained network
+# guesses uniformly). With `--fast` (3,000 images, one epoch of 24 steps) the
+# test accuracy is 66.9%; at full size (60,000 images, 3 epochs, a few
+# seconds) 83.9%. Lesson 5's convnet does better on the same images (about
+# 90%): it looks at neighbourhoods of pixels instead of each pixel alone.
