@@ -265,10 +265,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
 
     lessons = find_lessons()
+    if not lessons:
+        print(f"no lessons found in {lessons_dir()}", file=sys.stderr)
+        return 1
     if args.command in (None, "list"):
-        if not lessons:
-            print(f"no lessons found in {lessons_dir()}")
-            return 1
         for path in lessons:
             print(f"{int(path.name[:2]):3d}  {lesson_title(path)}   ({path.name})")
         return 0

@@ -122,6 +122,12 @@ def test_copy_puts_every_lesson_in_a_folder_and_never_overwrites(tmp_path, capsy
     assert (target / names[0]).read_text() == "# my notes\n"
 
 
+def test_a_folder_without_lessons_says_so_in_one_line(tmp_path, capsys):
+    for command in ([], ["run", "1"]):
+        assert lessons.main(["--dir", str(tmp_path), *command]) == 1
+        assert capsys.readouterr().err.strip() == f"no lessons found in {tmp_path}"
+
+
 def test_the_package_ships_the_checkouts_lessons():
     """minidl/lesson_files (package data) is the lessons/ folder itself, not a copy that could drift."""
     shipped = sorted(p.name for p in lessons.SHIPPED.glob("[0-9][0-9]_*.py"))
