@@ -109,7 +109,8 @@ def test_ctrl_c_at_the_prompt_ends_with_one_line(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1].startswith("stopped with Ctrl-C in 01_p.py, cell 1")
 
 
-def test_copy_puts_every_lesson_in_a_folder_and_never_overwrites(tmp_path, capsys):
+def test_copy_puts_every_lesson_in_a_folder_and_never_overwrites(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(lessons.DIR_ENV, "")  # --dir sets it; monkeypatch puts it back after the test
     target = tmp_path / "mine"
     assert lessons.main(["copy", str(target)]) == 0
     names = sorted(p.name for p in target.glob("*.py"))
@@ -122,7 +123,8 @@ def test_copy_puts_every_lesson_in_a_folder_and_never_overwrites(tmp_path, capsy
     assert (target / names[0]).read_text() == "# my notes\n"
 
 
-def test_a_folder_without_lessons_says_so_in_one_line(tmp_path, capsys):
+def test_a_folder_without_lessons_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(lessons.DIR_ENV, "")  # --dir sets it; monkeypatch puts it back after the test
     for command in ([], ["run", "1"]):
         assert lessons.main(["--dir", str(tmp_path), *command]) == 1
         assert capsys.readouterr().err.strip() == f"no lessons found in {tmp_path}"
