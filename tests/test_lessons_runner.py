@@ -182,3 +182,11 @@ def test_a_plain_install_finds_and_runs_the_lessons(tmp_path):
     assert ran.returncode == 0 and "done in" in ran.stdout, ran.stdout[-2000:] + ran.stderr[-2000:]
     copied = run("copy", "mine")
     assert copied.returncode == 0 and len(list((elsewhere / "mine").glob("*.py"))) >= 13
+
+
+def test_jupytext_reads_every_lesson_into_the_same_cells_as_the_runner():
+    jupytext = pytest.importorskip("jupytext")  # the `lessons` extra
+    for path in lessons.find_lessons():
+        notebook = jupytext.read(path)
+        runner = lessons.parse_cells(path.read_text(encoding="utf-8"))
+        assert [c.cell_type for c in notebook.cells] == [c.kind for c in runner], path.name
