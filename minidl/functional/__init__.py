@@ -31,6 +31,7 @@ from .dropout import dropout, dropout2d
 from .linear import linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .norm import batch_norm
+from .layer_norm import group_norm, instance_norm, layer_norm
 from .pad import pad
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .reduce import max, mean, min, sum  # noqa: A004
@@ -45,6 +46,7 @@ __all__ = [
     "linear",
     "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
     "batch_norm",
+    "group_norm", "instance_norm", "layer_norm",
     "pad",
     "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
     "max", "mean", "min", "sum",
