@@ -253,7 +253,8 @@ def fit_linear_classifier(
     (multinomial logistic regression); ``loss="hinge"`` the multiclass SVM
     loss. Both with L2 weight decay, by SGD with momentum on shuffled
     mini-batches. Features are standardised (mean 0, std 1 per dimension,
-    statistics stored in the returned model). Returns an ``nn.Sequential``
+    statistics stored in the returned model; a dimension constant on the
+    training features is only centred). Returns an ``nn.Sequential``
     (standardise, Linear) that maps features to class scores.
     """
     if loss not in ("logistic", "hinge"):
@@ -263,7 +264,10 @@ def fit_linear_classifier(
     if len(x) != len(y):
         raise ValueError(f"features and labels differ in length: {len(x)} vs {len(y)}")
     classes = int(y.max()) + 1
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    # A feature constant on the training set (a ReLU unit that never fires on a few images) is
+    # left unscaled: dividing by its ~0 spread would blow it up on test images where it does fire.
+    std = numpy.where(std > 1e-6, std, 1.0).astype(numpy.float32)
     x = (x - mean) / std
     head = nn.Linear(x.shape[1], classes)
     opt = optim.SGD(head.parameters(), lr=lr, momentum=0.9, weight_decay=weight_decay)

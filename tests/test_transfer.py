@@ -140,3 +140,17 @@ def test_frozen_batch_norm_stays_in_eval_mode():
     transfer.unfreeze(model)
     model.train()
     assert model.bn1.training
+
+
+def test_linear_classifier_ignores_a_feature_that_never_varied_in_training():
+    """A dead unit on the few training images must not blow up when it fires on a test image."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    train = np.concatenate([x, np.zeros((40, 1), np.float32)], axis=1)  # feature 3: always 0 in training
+    head = transfer.fit_linear_classifier(train, y, epochs=50)
+    test = train[:5].copy()
+    test[:, 3] = 5.0  # it fires at test time
+    with mdl.no_grad():
+        moved = head(mdl.tensor(test)).numpy() - head(mdl.tensor(train[:5])).numpy()
+    assert np.abs(moved).max() < 1.0  # without the guard: 5 / 1e-6 standardised -> scores off by ~1e5
