@@ -32,6 +32,7 @@ from .linear import linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .norm import batch_norm
 from .layer_norm import group_norm, instance_norm, layer_norm
+from .embedding import embedding
 from .pad import pad
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .reduce import max, mean, min, sum  # noqa: A004
@@ -47,6 +48,7 @@ __all__ = [
     "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
     "batch_norm",
     "group_norm", "instance_norm", "layer_norm",
+    "embedding",
     "pad",
     "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
     "max", "mean", "min", "sum",

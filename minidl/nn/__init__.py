@@ -10,6 +10,7 @@ from .dropout import Dropout, Dropout2d
 from .fuse import fuse_conv_bn
 from .normalization import BatchNorm1d, BatchNorm2d
 from .layer_norm import GroupNorm, InstanceNorm2d, LayerNorm
+from .embedding import Embedding
 from .padding import ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .summary import summary

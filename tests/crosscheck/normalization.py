@@ -26,3 +26,10 @@ for shape in ((2, 3, 5), (2, 3, 3, 4)):
          lambda x, m, v: F.instance_norm(x, m, v, use_input_stats=False),
          lambda x, m, v: TF.instance_norm(x, _t(m), _t(v), use_input_stats=False), (shape,),
          constants=lambda rng, c=shape[1]: (rng.standard_normal(c), rng.uniform(0.5, 2, c)))
+
+# ------------------------------------------------------------------ embedding
+for shape in ((7,), (3, 4)):
+    for pad in (None, 2):
+        case(f"embedding indices {shape} padding_idx={pad}", lambda w, i, p=pad: F.embedding(i, w, p),
+             lambda w, i, p=pad: TF.embedding(i, w, p), ((5, 3),),
+             constants=lambda rng, s=shape: (rng.integers(0, 5, s),))
