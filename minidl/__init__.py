@@ -19,6 +19,10 @@ from .backend import (
     set_default_dtype,
 )
 from .functional.shape import cat, concat, stack
+from .functional.shape import (  # torch.flip, torch.roll, ...: minidl/functional/shape.py
+    chunk, clone, diagonal, flatten, flip, gather, numel, permute, repeat_interleave, roll, scatter_add, split, tril,
+    triu, unflatten,
+)
 from .functional.creation import (  # mdl.tensor(data), mdl.zeros(2, 3), ...: minidl/functional/creation.py
     tensor, arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like,
     rand, rand_like, randint, randint_like, randn, randn_like, zeros, zeros_like,

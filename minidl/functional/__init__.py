@@ -4,7 +4,9 @@ Files, in the order a course meets them:
 
 * ``arith``      add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clip, matmul
 * ``reduce``     sum, mean, max, min
-* ``shape``      reshape, transpose, indexing, concat, stack, moving devices
+* ``shape``      reshape, transpose, indexing, concat, stack, moving devices; flip, roll, expand,
+                 repeat, repeat_interleave, split, chunk, flatten, unflatten, permute, clone,
+                 gather, scatter_add, tril, triu, diagonal, one_hot (no gradient)
 * ``activation`` relu, relu6, leaky_relu, sigmoid, tanh, softmax, log_softmax
 * ``loss``       cross_entropy, mse_loss, binary_cross_entropy_with_logits
 * ``linear``     linear (x @ W^T + b)
@@ -37,6 +39,8 @@ from .pad import pad
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .reduce import max, mean, min, sum  # noqa: A004
 from .shape import cat, concat, getitem, reshape, squeeze, stack, transpose, unsqueeze
+from .shape import (chunk, clone, diagonal, expand, flatten, flip, gather, one_hot, permute, repeat,
+                    repeat_interleave, roll, scatter_add, split, tril, triu, unflatten)
 from . import methods  # Tensor's operators and methods, bound by minidl/__init__.py
 
 __all__ = [
@@ -53,4 +57,6 @@ __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
     "max", "mean", "min", "sum",
     "cat", "concat", "getitem", "reshape", "squeeze", "stack", "transpose", "unsqueeze",
+    "chunk", "clone", "diagonal", "expand", "flatten", "flip", "gather", "one_hot", "permute", "repeat",
+    "repeat_interleave", "roll", "scatter_add", "split", "tril", "triu", "unflatten",
 ]

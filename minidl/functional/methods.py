@@ -164,6 +164,12 @@ TABLE = {
     "transpose": shape.transpose, "T": property(lambda self: shape.transpose(self)),
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
     "__getitem__": shape.getitem, "__setitem__": _setitem,
+    "flip": lambda self, *dims: shape.flip(self, dims), "roll": shape.roll,
+    "expand": shape.expand, "repeat": shape.repeat, "repeat_interleave": shape.repeat_interleave,
+    "split": shape.split, "chunk": shape.chunk, "unflatten": shape.unflatten,
+    "permute": shape.permute, "clone": shape.clone, "gather": shape.gather, "scatter_add": shape.scatter_add,
+    "tril": shape.tril, "triu": shape.triu, "diagonal": shape.diagonal,
+    "numel": shape.numel, "dim": lambda self: self.ndim,
     # comparisons (no gradient); tensors stay hashable by identity (Tensor.__hash__)
     **{op: _comparison(op) for op in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__")},
     # devices and dtypes
