@@ -27,11 +27,14 @@ adding an op to ``__all__`` here adds it there.
 """
 # Each line: the family's file, and its public ops. minidl.nn.functional (F) re-exports these.
 from .activation import leaky_relu, log_softmax, relu, relu6, sigmoid, softmax, tanh
+from .activation import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, logsigmoid, mish, prelu, selu,
+                         silu, softplus, softsign)
 from .arith import abs, add, clip, div, exp, log, matmul, mul, neg, pow, sqrt, sub  # noqa: A004
 from .conv import col2im, conv2d, im2col
 from .dropout import dropout, dropout2d
 from .linear import linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .loss import binary_cross_entropy, huber_loss, kl_div, nll_loss, smooth_l1_loss
 from .norm import batch_norm
 from .layer_norm import group_norm, instance_norm, layer_norm
 from .embedding import embedding
@@ -45,11 +48,14 @@ from . import methods  # Tensor's operators and methods, bound by minidl/__init_
 
 __all__ = [
     "leaky_relu", "log_softmax", "relu", "relu6", "sigmoid", "softmax", "tanh",
+    "celu", "elu", "gelu", "hardsigmoid", "hardswish", "hardtanh", "logsigmoid", "mish", "prelu", "selu",
+    "silu", "softplus", "softsign",
     "abs", "add", "clip", "div", "exp", "log", "matmul", "mul", "neg", "pow", "sqrt", "sub",
     "col2im", "conv2d", "im2col",
     "dropout", "dropout2d",
     "linear",
     "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",
+    "binary_cross_entropy", "huber_loss", "kl_div", "nll_loss", "smooth_l1_loss",
     "batch_norm",
     "group_norm", "instance_norm", "layer_norm",
     "embedding",

@@ -155,6 +155,7 @@ TABLE = {
     "exp": arith.exp, "log": arith.log, "sqrt": arith.sqrt, "abs": arith.abs, "pow": arith.pow,
     "clip": _clip, "clamp": _clip,
     "relu": activation.relu, "sigmoid": activation.sigmoid, "tanh": activation.tanh,
+    "prelu": activation.prelu,
     # reductions
     "sum": _reduction(reduce.sum), "mean": _reduction(reduce.mean),
     "max": _reduction(reduce.max), "min": _reduction(reduce.min),

@@ -1,9 +1,12 @@
 """Layers, losses and initialisation: ``import minidl.nn as nn``."""
 from . import functional, init
 from .activation import LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, Softmax, Tanh
+from .activation import (CELU, ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, PReLU, SELU, SiLU,
+                         Softplus, Softsign)
 from .container import ModuleList, Sequential
 from .linear import Flatten, Identity, Linear
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .loss import BCELoss, HuberLoss, KLDivLoss, NLLLoss, SmoothL1Loss
 from .module import Module, Parameter
 from .conv import Conv2d
 from .dropout import Dropout, Dropout2d
