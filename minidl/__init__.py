@@ -27,6 +27,14 @@ from .functional.creation import (  # mdl.tensor(data), mdl.zeros(2, 3), ...: mi
     tensor, arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like,
     rand, rand_like, randint, randint_like, randn, randn_like, zeros, zeros_like,
 )
+from .functional.elementwise import (  # torch.where, torch.maximum, ...: minidl/functional/elementwise.py
+    ceil, cos, erf, exp2, floor, floor_divide, isfinite, isinf, isnan, lerp, log2, log10, logaddexp, masked_fill,
+    maximum, minimum, remainder, round, rsqrt, sign, sin, tan, trunc, where,
+)
+from .functional.reduce import (  # torch.prod, torch.var, torch.sort, ...: minidl/functional/reduce.py
+    all, any, argmax, argmin, argsort, cumsum, logsumexp, prod, sort, std, topk, var,
+)
+from .functional.einsum import einsum
 from .gradcheck import GradcheckError, gradcheck
 from .serialization import load, save
 from .torch_checkpoint import load_pytorch

@@ -3,7 +3,12 @@
 Files, in the order a course meets them:
 
 * ``arith``      add, sub, mul, div, neg, pow, exp, log, sqrt, abs, clip, matmul
-* ``reduce``     sum, mean, max, min
+* ``reduce``     sum, mean, max, min, prod, var, std, logsumexp, any, all, cumsum,
+                 argmax, argmin, sort, argsort, topk
+* ``elementwise`` maximum, minimum, where, masked_fill, sin, cos, tan, floor, ceil, round,
+                 trunc, sign, log2, log10, exp2, rsqrt, erf, logaddexp, lerp, isnan, isinf,
+                 isfinite, floor_divide (//), remainder (%)
+* ``einsum``     einsum (its backward: one einsum per operand)
 * ``shape``      reshape, transpose, indexing, concat, stack, moving devices; flip, roll, expand,
                  repeat, repeat_interleave, split, chunk, flatten, unflatten, permute, clone,
                  gather, scatter_add, tril, triu, diagonal, one_hot (no gradient)
@@ -41,6 +46,11 @@ from .embedding import embedding
 from .pad import pad
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .reduce import max, mean, min, sum  # noqa: A004
+from .reduce import all, any, argmax, argmin, argsort, cumsum, logsumexp, prod, sort, std, topk, var  # noqa: A004
+from .elementwise import (ceil, cos, erf, exp2, floor, floor_divide, isfinite, isinf, isnan, lerp, log2, log10,
+                          logaddexp, masked_fill, maximum, minimum, remainder, round, rsqrt, sign, sin, tan,
+                          trunc, where)  # noqa: A004
+from .einsum import einsum
 from .shape import cat, concat, getitem, reshape, squeeze, stack, transpose, unsqueeze
 from .shape import (chunk, clone, diagonal, expand, flatten, flip, gather, one_hot, permute, repeat,
                     repeat_interleave, roll, scatter_add, split, tril, triu, unflatten)
@@ -62,6 +72,11 @@ __all__ = [
     "pad",
     "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
     "max", "mean", "min", "sum",
+    "all", "any", "argmax", "argmin", "argsort", "cumsum", "logsumexp", "prod", "sort", "std", "topk", "var",
+    "ceil", "cos", "erf", "exp2", "floor", "floor_divide", "isfinite", "isinf", "isnan", "lerp", "log2", "log10",
+    "logaddexp", "masked_fill", "maximum", "minimum", "remainder", "round", "rsqrt", "sign", "sin", "tan",
+    "trunc", "where",
+    "einsum",
     "cat", "concat", "getitem", "reshape", "squeeze", "stack", "transpose", "unsqueeze",
     "chunk", "clone", "diagonal", "expand", "flatten", "flip", "gather", "one_hot", "permute", "repeat",
     "repeat_interleave", "roll", "scatter_add", "split", "tril", "triu", "unflatten",

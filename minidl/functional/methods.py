@@ -24,6 +24,7 @@ import numpy
 
 from .. import backend
 from . import activation, arith, reduce, shape
+from . import elementwise  # maximum, where, sin, floor, //, % ... (minidl/functional/elementwise.py)
 
 
 def _swapped(fn: Callable) -> Callable:
@@ -43,16 +44,6 @@ def _reduction(fn: Callable) -> Callable:
 
     method.__doc__ = fn.__doc__
     return method
-
-
-def _argmax(self, axis=None, *, dim=None):
-    """The index of the maximum over ``axis`` (None: of the flattened tensor); no gradient."""
-    return reduce.argmax(self, _pick(axis, dim))
-
-
-def _argmin(self, axis=None, *, dim=None):
-    """The index of the minimum over ``axis`` (None: of the flattened tensor); no gradient."""
-    return reduce.argmax(self, _pick(axis, dim), "argmin")
 
 
 def _to(self, device: Any = None, dtype: Any = None):
@@ -156,10 +147,24 @@ TABLE = {
     "clip": _clip, "clamp": _clip,
     "relu": activation.relu, "sigmoid": activation.sigmoid, "tanh": activation.tanh,
     "prelu": activation.prelu,
+    "maximum": elementwise.maximum, "minimum": elementwise.minimum, "masked_fill": elementwise.masked_fill,
+    "where": lambda self, condition, other: elementwise.where(condition, self, other),  # self where condition
+    "sin": elementwise.sin, "cos": elementwise.cos, "tan": elementwise.tan,
+    "floor": elementwise.floor, "ceil": elementwise.ceil, "round": elementwise.round,
+    "trunc": elementwise.trunc, "sign": elementwise.sign,
+    "log2": elementwise.log2, "log10": elementwise.log10, "exp2": elementwise.exp2, "rsqrt": elementwise.rsqrt,
+    "erf": elementwise.erf, "logaddexp": elementwise.logaddexp, "lerp": elementwise.lerp,
+    "isnan": elementwise.isnan, "isinf": elementwise.isinf, "isfinite": elementwise.isfinite,
+    "__floordiv__": elementwise.floor_divide, "__rfloordiv__": _swapped(elementwise.floor_divide),
+    "__mod__": elementwise.remainder, "__rmod__": _swapped(elementwise.remainder),
+    "floor_divide": elementwise.floor_divide, "remainder": elementwise.remainder,
     # reductions
     "sum": _reduction(reduce.sum), "mean": _reduction(reduce.mean),
     "max": _reduction(reduce.max), "min": _reduction(reduce.min),
-    "argmax": _argmax, "argmin": _argmin,
+    "argmax": reduce.argmax, "argmin": reduce.argmin,
+    "prod": reduce.prod, "var": reduce.var, "std": reduce.std, "logsumexp": reduce.logsumexp,
+    "any": reduce.any, "all": reduce.all, "cumsum": reduce.cumsum,
+    "sort": reduce.sort, "argsort": reduce.argsort, "topk": reduce.topk,
     # shapes and indexing
     "reshape": shape.reshape, "view": shape.reshape, "flatten": shape.flatten,
     "transpose": shape.transpose, "T": property(lambda self: shape.transpose(self)),
