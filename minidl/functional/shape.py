@@ -249,7 +249,7 @@ class RepeatInterleave(Function):
     """
 
     def __init__(self, repeats: Any, dim: int):
-        self.repeats, self.dim = repeats, dim  # repeats: an int or a 1-D integer array
+        self.repeats, self.dim = repeats, dim  # repeats: an int or a list of ints, one per element
 
     def forward(self, x):
         self.in_shape = x.shape
@@ -590,10 +590,13 @@ def roll(input: Any, shifts: Any, dims: Any = None) -> Tensor:
         if len(shifts_) != 1:
             raise ValueError(f"roll: without dims, shifts must be one int (the flat tensor is rolled), got {shifts!r}")
         return Roll(shifts_[0], None)(x)
-    dims_ = _dims(dims, x, "roll") if x.ndim else (0,)
+    dims_ = _ints(dims, "dims", "roll")
     if len(shifts_) != len(dims_):
         raise ValueError(f"roll: shifts and dims must have the same length, got shifts={shifts!r} and dims={dims!r}")
-    return Roll(shifts_, dims_)(x) if x.ndim else Roll(shifts_[0], None)(x)
+    if x.ndim == 0:  # a scalar (dims 0 or -1): nothing to move
+        _dims(dims_, x, "roll")
+        return Roll(0, None)(x)
+    return Roll(shifts_, _dims(dims_, x, "roll"))(x)
 
 
 def expand(input: Any, *sizes: Any) -> Tensor:
@@ -661,7 +664,7 @@ def repeat_interleave(input: Any, repeats: Any, dim: Any = None) -> Tensor:
     if len(counts) != n:
         raise ValueError(f"repeat_interleave: repeats must be one int or one count per element along dim {dim} "
                          f"({n}), got {len(counts)} counts")
-    return RepeatInterleave(get_array_module(x.data).asarray(counts), dim)(x)
+    return RepeatInterleave(list(counts), dim)(x)  # (a list: CuPy's repeat takes no device array)
 
 
 def split(tensor: Any, split_size_or_sections: Any, dim: int = 0) -> tuple:
@@ -736,18 +739,20 @@ def clone(input: Any) -> Tensor:
     return Clone()(x)
 
 
-def _check_index(index: Any, x: Tensor, dim: int, op: str, other: Any = None, other_name: str = "") -> None:
-    """gather/scatter_add's index: the tensor's number of axes, no larger than it (and src) off ``dim``, in range."""
-    if index.ndim != max(x.ndim, 1):
+def _check_index(index: Any, x: Tensor, dim: int, op: str, src: Any = None) -> None:
+    """gather/scatter_add's index: x's number of axes, no larger than x off ``dim`` (nor than src), in range."""
+    if x.ndim == 0:
+        raise ValueError(f"{op}: a 0-d tensor (a scalar) has no dimension to index along")
+    if index.ndim != x.ndim:
         raise ValueError(f"{op}: index must have as many dimensions as the input ({x.ndim}), "
                          f"got shape {tuple(index.shape)}")
-    in_shape = tuple(x.shape) or (1,)
     for d, n in enumerate(index.shape):
-        if (d != dim and n > in_shape[d]) or (other is not None and n > other.shape[d]):
+        if (d != dim and n > x.shape[d]) or (src is not None and n > src.shape[d]):
+            also = "" if src is None else f" or the src shape {tuple(src.shape)}"
             raise ValueError(f"{op}: index shape {tuple(index.shape)} is larger than the input shape "
-                             f"{tuple(x.shape)}{other_name} at dimension {d}")
-    if index.size and not (0 <= int(index.min()) and int(index.max()) < in_shape[dim]):
-        raise ValueError(f"{op}: index values must be in [0, {in_shape[dim] - 1}] (the size of dim {dim}), "
+                             f"{tuple(x.shape)}{also} at dimension {d}")
+    if index.size and not (0 <= int(index.min()) and int(index.max()) < x.shape[dim]):
+        raise ValueError(f"{op}: index values must be in [0, {x.shape[dim] - 1}] (the size of dim {dim}), "
                          f"got values from {int(index.min())} to {int(index.max())}")
 
 
@@ -762,8 +767,6 @@ def gather(input: Any, dim: int, index: Any) -> Tensor:
     dim = normalize_axis(dim, x.ndim, "gather", x.shape, name="dim")
     index = _as_index(index, x, "gather")
     _check_index(index, x, dim, "gather")
-    if x.ndim == 0:
-        return Gather(0, index)(Reshape((1,))(x)).reshape(())
     return Gather(dim, index)(x)
 
 
@@ -782,8 +785,7 @@ def scatter_add(input: Any, dim: int, index: Any, src: Any) -> Tensor:
         raise TypeError(f"scatter_add: src dtype {src.dtype} does not match the input dtype {x.dtype}")
     dim = normalize_axis(dim, x.ndim, "scatter_add", x.shape, name="dim")
     index = _as_index(index, x, "scatter_add")
-    _check_index(index, x, dim, "scatter_add", other=src if src.ndim else None,
-                 other_name=f" or the src shape {tuple(src.shape)}")
+    _check_index(index, x, dim, "scatter_add", src=src)
     return ScatterAdd(dim, index)(x, src)
 
 

@@ -5,6 +5,7 @@ from .activation import (CELU, ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LogS
                          Softplus, Softsign)
 from .container import ModuleList, Sequential
 from .linear import Flatten, Identity, Linear
+from .linear import Unflatten
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .loss import BCELoss, HuberLoss, KLDivLoss, NLLLoss, SmoothL1Loss
 from .module import Module, Parameter

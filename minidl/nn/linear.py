@@ -1,4 +1,4 @@
-"""Linear, Identity and Flatten layers."""
+"""Linear, Identity, Flatten and Unflatten layers."""
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +8,7 @@ import numpy
 from .. import backend
 from ..autograd import Tensor
 from ..functional.linear import linear
-from ..functional.shape import flatten
+from ..functional.shape import flatten, unflatten
 from . import init
 from .module import Module
 
@@ -97,3 +97,21 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Open axis ``dim`` into ``unflattened_size``, the inverse of Flatten (PyTorch's ``nn.Unflatten``).
+
+    ``Unflatten(1, (64, 7, 7))``: (N, 3136) -> (N, 64, 7, 7), the step from a
+    Linear layer back to feature maps in a decoder.
+    """
+
+    def __init__(self, dim: int, unflattened_size: tuple):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return unflatten(x, self.dim, self.unflattened_size)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

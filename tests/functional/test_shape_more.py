@@ -65,6 +65,10 @@ def test_flip_roll_errors():
         F.roll(x, (1, 2))
     with pytest.raises(ValueError, match=r"roll: dims 5 is out of range"):
         x.roll(1, 5)
+    scalar = mdl.tensor(3.0)
+    assert F.roll(scalar, 2).item() == 3.0 and F.roll(scalar, 1, 0).item() == 3.0 and scalar.flip(0).item() == 3.0
+    with pytest.raises(ValueError, match=r"roll: dims 1 is out of range"):
+        F.roll(scalar, 1, 1)
 
 
 # ---------------------------------------------------------------- expand, repeat
@@ -313,6 +317,8 @@ def test_gather_scatter_add_errors():
         x.gather(1, np.zeros((3, 1), dtype=np.int64))
     with pytest.raises(ValueError, match=r"gather: dim 2 is out of range"):
         x.gather(2, np.zeros((1, 1), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"gather: a 0-d tensor \(a scalar\) has no dimension to index along"):
+        mdl.tensor(1.0).gather(0, np.zeros((), dtype=np.int64))
     src = mdl.tensor(np.ones((1, 3)))
     with pytest.raises(ValueError, match=r"scatter_add: index shape \(2, 1\) is larger than the input shape "
                                          r"\(2, 3\) or the src shape \(1, 3\) at dimension 0"):
@@ -415,3 +421,13 @@ def test_integer_tensors_keep_their_dtype(device):
               x.permute(1, 0), x.clone(), x.gather(1, ints([[0]], device)), x.tril(), x.diagonal()):
         assert y.dtype == np.int64
 
+
+
+# ---------------------------------------------------------------- the module form
+def test_unflatten_layer(device, rng):
+    layer = mdl.nn.Unflatten(1, (2, 3))
+    x = leaf(rng, (4, 6), device)
+    assert layer(x).shape == (4, 2, 3) and "unflattened_size=(2, 3)" in repr(layer)
+    assert mdl.nn.Sequential(mdl.nn.Flatten(), mdl.nn.Unflatten(1, (2, -1)))(leaf(rng, (4, 2, 3), device)).shape \
+        == (4, 2, 3)
+    assert mdl.gradcheck(lambda v: layer(v), (x,))
