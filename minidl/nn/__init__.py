@@ -3,7 +3,7 @@ from . import functional, init
 from .activation import LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, Softmax, Tanh
 from .activation import (CELU, ELU, GELU, Hardsigmoid, Hardswish, Hardtanh, LogSigmoid, Mish, PReLU, SELU, SiLU,
                          Softplus, Softsign)
-from .container import ModuleList, Sequential
+from .container import ModuleDict, ModuleList, Sequential
 from .linear import Flatten, Identity, Linear
 from .linear import Unflatten
 from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss

@@ -1,12 +1,13 @@
-"""Containers: Sequential runs modules in order; ModuleList just holds them.
+"""Containers: Sequential runs modules in order; ModuleList and ModuleDict just hold them.
 
-Both register their modules as children named "0", "1", ..., so parameter
-names match PyTorch's ("0.weight", "2.bias") and state dicts move between the two.
+Sequential and ModuleList register their modules as children named "0", "1",
+..., ModuleDict under its keys, so parameter names match PyTorch's
+("0.weight", "2.bias", "encoder.weight") and state dicts move between the two.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, Iterable, Iterator, Mapping, Union
 
 from .module import Module
 
@@ -104,3 +105,88 @@ class ModuleList(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(list(self._modules.values()))
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered, in the order of insertion.
+
+    Like :class:`ModuleList` it has no forward; the owner picks modules by name::
+
+        self.heads = nn.ModuleDict({"digit": nn.Linear(64, 10), "parity": nn.Linear(64, 2)})
+        ...
+        return self.heads[task](features)
+
+    Each key is the child's name, so ``state_dict()`` names are
+    ``"heads.digit.weight"``, as PyTorch's. Keys are strings without ".", and
+    may not shadow an attribute of the container (``"keys"``, ``"train"``).
+    """
+
+    def __init__(self, modules: Union[Mapping, Iterable, None] = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def _check_key(self, key: Any) -> str:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(f"ModuleDict keys must be non-empty strings without '.', got {key!r}")
+        if key not in self._modules and hasattr(self, key):
+            raise KeyError(f"ModuleDict key {key!r} would shadow the attribute {type(self).__name__}.{key}; "
+                           "choose another name")
+        return key
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict has no module {key!r}; its keys are {list(self._modules)}")
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(self._check_key(key), module)
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # the clear KeyError for a missing key
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._modules))
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._modules
+
+    def keys(self) -> list:
+        """The keys, in order of insertion."""
+        return list(self._modules)
+
+    def values(self) -> list:
+        """The modules, in order of insertion."""
+        return list(self._modules.values())
+
+    def items(self) -> list:
+        """(key, module) pairs, in order of insertion."""
+        return list(self._modules.items())
+
+    def pop(self, key: str) -> Module:
+        """Remove ``key`` and return its module."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        """Remove every module."""
+        for key in self.keys():
+            del self[key]
+
+    def update(self, modules: Union[Mapping, Iterable]) -> None:
+        """Add (or replace) modules from a mapping or from (key, module) pairs, in their order."""
+        if isinstance(modules, (Mapping, ModuleDict)):
+            pairs = list(modules.items())
+        else:
+            pairs = []
+            for i, pair in enumerate(modules):
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    raise TypeError(f"ModuleDict.update: element {i} must be a (key, module) pair, got {pair!r}")
+                pairs.append(tuple(pair))
+        for key, module in pairs:
+            self[key] = module
