@@ -18,6 +18,8 @@ Files, in the order a course meets them:
 * ``conv``       im2col, col2im, conv2d (one matrix product)
 * ``pool``       max_pool2d, avg_pool2d, adaptive_avg_pool2d
 * ``norm``       batch_norm
+* ``layer_norm`` layer_norm, group_norm, instance_norm (batch norm's idea over other axes)
+* ``embedding``  embedding (a gather; its gradient a scatter-add)
 * ``dropout``    dropout, dropout2d
 * ``pad``        pad (constant, reflect, replicate, circular)
 * ``creation``   zeros, ones, full, empty, arange, linspace, eye, rand, randn, randint

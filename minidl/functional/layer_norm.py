@@ -34,6 +34,7 @@ sum(gy), over every axis the parameter is broadcast along).
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Optional, Sequence
 
@@ -184,7 +185,7 @@ def instance_norm(
         if running[0] is None:
             raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
         return batch_norm(x, running[0], running[1], weight, bias, training=False, eps=eps)
-    m = x.size // (x.shape[0] * c) if x.size else 0  # spatial positions per (n, c)
+    m = int(math.prod(x.shape[2:]))  # spatial positions per (n, c)
     if m < 2:
         raise ValueError(
             f"{op}: expected more than 1 spatial element per channel, got input of shape {tuple(x.shape)}"

@@ -127,3 +127,10 @@ def test_bad_input_is_named(call, error, match):
     x = mdl.tensor(np.ones((2, 3, 5)))
     with pytest.raises(error, match=match):
         call(x)
+
+
+def test_an_empty_batch_gives_an_empty_output(device):
+    x = mdl.tensor(np.ones((0, 4, 2, 2)), device=device)
+    assert F.layer_norm(x, (4, 2, 2)).shape == (0, 4, 2, 2)
+    assert F.group_norm(x, 2).shape == (0, 4, 2, 2)
+    assert F.instance_norm(x).shape == (0, 4, 2, 2)
