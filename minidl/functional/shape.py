@@ -561,8 +561,11 @@ def _dims(dims: Any, x: Any, op: str, name: str = "dims") -> tuple:
 
 def _as_index(index: Any, x: Tensor, op: str) -> Any:
     """``index`` (a Tensor, an array or a list) as an integer array on x's device, checked for gather/scatter_add."""
-    xp = get_array_module(x.data)
-    index = xp.asarray(index.data if isinstance(index, Tensor) else index)
+    index = index.data if isinstance(index, Tensor) else index
+    here, there = backend.device_of(x.data), backend.device_of(index) if backend.is_array(index) else "cpu"
+    if there not in ("cpu", here):  # a host index is copied over; one on another device is a mistake
+        raise ValueError(f"{op}: index is on device {there!r}, the input on {here!r}; move one of them with .to()")
+    index = get_array_module(x.data).asarray(index)
     if index.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {index.dtype}")
     return index

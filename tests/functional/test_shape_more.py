@@ -10,6 +10,7 @@ import pytest
 import minidl as mdl
 import minidl.nn.functional as F
 from minidl import backend
+from minidl.functional import shape as S
 
 
 def leaf(rng, shape, device):
@@ -319,6 +320,8 @@ def test_gather_scatter_add_errors():
         x.gather(2, np.zeros((1, 1), dtype=np.int64))
     with pytest.raises(ValueError, match=r"gather: a 0-d tensor \(a scalar\) has no dimension to index along"):
         mdl.tensor(1.0).gather(0, np.zeros((), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"gather: index is on device 'strict', the input on 'cpu'; move one"):
+        x.gather(1, ints([[0]], "strict"))
     src = mdl.tensor(np.ones((1, 3)))
     with pytest.raises(ValueError, match=r"scatter_add: index shape \(2, 1\) is larger than the input shape "
                                          r"\(2, 3\) or the src shape \(1, 3\) at dimension 0"):
@@ -431,3 +434,33 @@ def test_unflatten_layer(device, rng):
     assert mdl.nn.Sequential(mdl.nn.Flatten(), mdl.nn.Unflatten(1, (2, -1)))(leaf(rng, (4, 2, 3), device)).shape \
         == (4, 2, 3)
     assert mdl.gradcheck(lambda v: layer(v), (x,))
+
+
+# ---------------------------------------------------------------- each backward is the forward's adjoint
+@pytest.mark.parametrize("make", [
+    lambda index: S.Flip((0, 2)), lambda index: S.Roll((1, -2), (0, 1)), lambda index: S.Expand((2, 3, 4, 5)),
+    lambda index: S.Repeat((2, 1, 3)), lambda index: S.RepeatInterleave([2, 0, 1, 3], 1),
+    lambda index: S.Clone(), lambda index: S.Gather(1, index), lambda index: S.Triangle(False, -1),
+    lambda index: S.Triangle(True, 1), lambda index: S.Diagonal(1, 2, 0),
+], ids=["flip", "roll", "expand", "repeat", "repeat_interleave", "clone", "gather", "tril", "triu", "diagonal"])
+def test_backward_is_the_adjoint(device, rng, make):
+    """<A x, y> == <x, A^T y> for the linear map A that forward computes and A^T that backward computes."""
+    xp = backend.namespace(device)
+    index = xp.asarray(rng.integers(0, 4, (3, 7, 5)))
+    op = make(index)
+    x = xp.asarray(rng.standard_normal((3, 4, 5)))
+    ax = op.forward(x)
+    y = xp.asarray(rng.standard_normal(ax.shape))
+    aty = op.backward(y)
+    assert aty.shape == x.shape
+    assert np.isclose(float((ax * y).sum()), float((x * aty).sum()))
+
+
+def test_split_backward_is_the_adjoint(device, rng):
+    xp = backend.namespace(device)
+    op = S.Split([1, 3, 1], 1)
+    x = xp.asarray(rng.standard_normal((2, 5, 3)))
+    pieces = op.forward(x)
+    ys = [xp.asarray(rng.standard_normal(p.shape)) for p in pieces]
+    left = sum(float((p * y).sum()) for p, y in zip(pieces, ys))
+    assert np.isclose(left, float((x * op.backward(*ys)).sum()))
