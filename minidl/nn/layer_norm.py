@@ -14,7 +14,7 @@ import numpy
 from .. import backend
 from ..autograd import Tensor
 from ..functional.layer_norm import group_norm, instance_norm, layer_norm
-from ..validate import non_negative, positive_int
+from ..validate import non_negative, positive_int, probability
 from .module import Module, Parameter
 
 
@@ -101,7 +101,7 @@ class InstanceNorm2d(Module):
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(num_features, "num_features", name)
-        self.eps, self.momentum = non_negative(eps, "eps", name), momentum
+        self.eps, self.momentum = non_negative(eps, "eps", name), probability(momentum, "momentum", name)
         self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
         _affine_parameters(self, (self.num_features,), self.affine, device, dtype)
         if self.track_running_stats:

@@ -62,6 +62,7 @@ def test_parameters_get_gradients(device, rng):
     (lambda: nn.LayerNorm(0), r"LayerNorm: normalized_shape must be a positive integer, got 0"),
     (lambda: nn.LayerNorm(3, eps=-1), r"LayerNorm: eps must be >= 0, got -1"),
     (lambda: nn.InstanceNorm2d(1.5), r"InstanceNorm2d: num_features must be a positive integer, got 1.5"),
+    (lambda: nn.InstanceNorm2d(2, momentum=1.5), r"InstanceNorm2d: momentum must be a probability in \[0, 1\], got 1.5"),
 ])
 def test_bad_arguments_are_named(make, match):
     with pytest.raises(ValueError, match=match):
