@@ -23,7 +23,7 @@ from typing import Any
 from ..autograd import Function, Tensor, _as_tensors
 from ..backend import get_array_module
 from ._dtypes import is_float, promote_pair, to_float
-from .arith import div, mul, sub
+from .arith import _elementwise, div, mul, sub
 
 
 # ------------------------------------------------------------------ picks
@@ -291,12 +291,12 @@ def _pair(a, b) -> tuple:
 
 def maximum(input, other) -> Tensor:  # noqa: A002 - PyTorch's argument names
     """The elementwise larger of ``input`` and ``other`` (broadcasting); a tie shares the gradient."""
-    return Maximum()(*_pair(input, other))
+    return _elementwise(Maximum, "maximum", input, other)  # promotes, and names both shapes if they do not broadcast
 
 
 def minimum(input, other) -> Tensor:  # noqa: A002
     """The elementwise smaller of ``input`` and ``other`` (broadcasting); a tie shares the gradient."""
-    return Minimum()(*_pair(input, other))
+    return _elementwise(Minimum, "minimum", input, other)
 
 
 def _bool_mask(value, name: str, who: str):
