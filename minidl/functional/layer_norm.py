@@ -106,7 +106,7 @@ def layer_norm(x: Any, normalized_shape: Any, weight: Any = None, bias: Any = No
         raise ValueError(f"{op}: normalized_shape must name at least one axis, got ()")
     x = to_float(x)
     k = len(normalized_shape)
-    if tuple(x.shape[len(x.shape) - k:]) != normalized_shape or len(x.shape) < k:
+    if len(x.shape) < k or tuple(x.shape[-k:]) != normalized_shape:
         raise ValueError(
             f"{op}: normalized_shape {normalized_shape} must match the last {k} dimension(s) of the input, "
             f"got input of shape {tuple(x.shape)}"
