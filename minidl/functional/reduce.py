@@ -322,11 +322,15 @@ def _correction(who: str, unbiased, correction) -> float:
     return 1 if correction is None else non_negative(correction, "correction", who)
 
 
+def _variance(who: str, x, axis, unbiased, keepdims, correction, dim, keepdim) -> Tensor:
+    axis, keepdims = _pick(who, axis, dim, keepdims, keepdim)
+    return Var(axis, _correction(who, unbiased, correction), keepdims)(to_float(x))
+
+
 def var(x, axis=None, unbiased=None, keepdims: bool = False, *, correction=None, dim=None, keepdim=None) -> Tensor:
     """The variance over ``axis``: sum (x - mean)^2 / (n - correction); correction=1 by default,
     as PyTorch (``unbiased=True/False`` is the older spelling of correction=1/0)."""
-    axis, keepdims = _pick("var", axis, dim, keepdims, keepdim)
-    return Var(axis, _correction("var", unbiased, correction), keepdims)(to_float(x))
+    return _variance("var", x, axis, unbiased, keepdims, correction, dim, keepdim)
 
 
 def std(x, axis=None, unbiased=None, keepdims: bool = False, *, correction=None, dim=None, keepdim=None) -> Tensor:
@@ -334,7 +338,7 @@ def std(x, axis=None, unbiased=None, keepdims: bool = False, *, correction=None,
     (the gradient is the chain rule through sqrt and :class:`Var`; nan where std is 0, as PyTorch)."""
     from .arith import sqrt  # (arith is a sibling file; imported here to keep this file's imports few)
 
-    return sqrt(var(x, axis, unbiased, keepdims, correction=correction, dim=dim, keepdim=keepdim))
+    return sqrt(_variance("std", x, axis, unbiased, keepdims, correction, dim, keepdim))
 
 
 def logsumexp(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
