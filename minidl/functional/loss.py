@@ -532,7 +532,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
         lo, hi = float(x.data.min()), float(x.data.max())
         if lo < 0 or hi > 1:
             raise ValueError(
-                f"binary_cross_entropy: input must be probabilities in [0, 1], got values in [{lo}, {hi}]; "
+                f"binary_cross_entropy: input must be probabilities in [0, 1], got values in [{lo:g}, {hi:g}]; "
                 f"for logits use binary_cross_entropy_with_logits"
             )
     w = _constant(weight, x, x.dtype)
