@@ -52,6 +52,7 @@ from . import fast
 from ._dtypes import check_same_dtype
 from ._windows import check_4d, conv_arguments, geometry, offset_slices, pad_array
 from .fast import conv as fast_conv
+from .fast import depthwise as fast_depthwise
 
 IntOrPair = Union[int, Sequence[int]]
 
@@ -284,6 +285,13 @@ def conv2d(
     check_same_dtype(op, x, weight=weight, bias=bias)
     kernel, stride, padding, dilation = conv_arguments((kh, kw), stride, padding, dilation, op)
     geometry(x.shape, kernel, stride, padding, dilation, op)
-    op_class = fast_conv.Conv2d if fast.enabled() else Conv2d  # the rule: fast unless turned off
+    # The rule: the reference when fast paths are off; else one filter per channel goes to the
+    # depthwise path, everything else to the batched one.
+    if not fast.enabled():
+        op_class = Conv2d
+    elif fast_depthwise.applies(x.shape, weight.shape, groups):
+        op_class = fast_depthwise.DepthwiseConv2d
+    else:
+        op_class = fast_conv.Conv2d
     fn = op_class(stride, padding, dilation, groups)
     return fn(x, weight) if bias is None else fn(x, weight, bias)

@@ -49,6 +49,9 @@ CONV_CASES = [
     ((2, 3, 8, 8), (4, 3, 3, 3), dict(padding="valid", stride=(2, 1))),
     ((2, 4, 6, 6), (6, 2, 3, 3), dict(groups=2, padding=1)),
     ((2, 4, 6, 6), (4, 1, 3, 3), dict(groups=4, padding=1)),          # depthwise
+    ((2, 3, 9, 8), (3, 1, 5, 5), dict(groups=3, padding=2, stride=2)),  # depthwise 5x5, stride 2
+    ((2, 3, 9, 9), (3, 1, 3, 3), dict(groups=3, dilation=2)),         # depthwise, dilated
+    ((2, 3, 6, 6), (6, 1, 3, 3), dict(groups=3)),                     # two filters per channel: not depthwise
     ((2, 6, 5, 5), (3, 6, 1, 1), dict()),                              # 1x1
     ((1, 2, 7, 9), (3, 2, 3, 5), dict(padding=(1, 2), stride=(1, 2))),  # non-square
     ((0, 3, 5, 5), (2, 3, 3, 3), dict(padding=1)),                     # an empty batch
@@ -106,6 +109,8 @@ def test_the_rules_are_visible():
     fast.set_enabled(True)  # conftest puts the setting back after each test
     assert type(F.conv2d(x, w).creator).__module__ == "minidl.functional.fast.conv"
     assert type(F.max_pool2d(x, 2).creator).__module__ == "minidl.functional.fast.pool"
+    x3, w3 = mdl.tensor(np.ones((1, 3, 4, 4))), mdl.tensor(np.ones((3, 1, 3, 3)), requires_grad=True)
+    assert type(F.conv2d(x3, w3, groups=3).creator).__module__ == "minidl.functional.fast.depthwise"
     assert type(F.max_pool2d(x, 3, 1).creator).__module__ == "minidl.functional.pool"  # overlapping windows
     with fast.disabled():
         assert not fast.enabled()

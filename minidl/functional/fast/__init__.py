@@ -10,8 +10,10 @@ function chooses it by a rule that is written in that function:
 ==============  ==============================  ==========================================
 op              fast path                       taken when
 ==============  ==============================  ==========================================
-conv2d          :mod:`.conv` (batch side by     fast paths are on (every input)
-                side, chunked by memory)
+conv2d          :mod:`.conv` (batch side by     fast paths are on (every input but
+                side, chunked by memory)        depthwise ones)
+conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
+                shifted multiply-adds)          = out_channels (one filter per channel)
 max_pool2d      :mod:`.pool` (windows as long   fast paths are on and the windows do not
                 rows of memory)                 overlap (stride = kernel, no padding)
 ==============  ==============================  ==========================================
