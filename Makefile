@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-reference bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ demo: $(VENV)/.core
 
 test: $(VENV)/.torch
 	$(PY) -m pytest -q
+
+# The readable references alone (no fast path: minidl/functional/fast/), on the tests of the
+# ops, layers and models, where the two differ; .ci/run runs it after `make test`.
+test-reference: $(VENV)/.torch
+	MINIDL_REFERENCE=1 $(PY) -m pytest -q tests/functional tests/nn tests/models \
+	  tests/test_torch_crosscheck.py tests/test_gradcheck.py tests/test_autograd.py tests/test_transfer.py
 
 bench: $(VENV)/.bench
 	for b in benchmarks/*_bench.py benchmarks/transfer_demo.py; do env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) $$b || exit 1; done
