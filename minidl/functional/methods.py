@@ -39,8 +39,8 @@ def _pick(axis: Any, dim: Any) -> Any:
 
 
 def _reduction(fn: Callable) -> Callable:
-    def method(self, axis=None, keepdims: bool = False, *, dim=None):
-        return fn(self, _pick(axis, dim), keepdims)
+    def method(self, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+        return fn(self, _pick(axis, dim), keepdims if keepdim is None else keepdim)  # keepdim: PyTorch's word
 
     method.__doc__ = fn.__doc__
     return method

@@ -30,6 +30,15 @@ def _restore_axes(gy, axes: tuple, keepdims: bool):
     return gy
 
 
+def _pick(who: str, axis, dim, keepdims=False, keepdim=None) -> tuple:
+    """(axis, keepdims) from NumPy's or PyTorch's spelling of each (one of the two)."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{who}: give axis= or dim=, not both")
+    if keepdim is not None and keepdims:
+        raise TypeError(f"{who}: give keepdims= or keepdim=, not both")
+    return (axis if dim is None else dim), bool(keepdims if keepdim is None else keepdim)
+
+
 class Sum(Function):
     """y = sum of x over ``axis``;  gx = gy copied (broadcast) over those axes."""
 
@@ -101,38 +110,29 @@ class Min(Max):
     pick = "min"
 
 
-def sum(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
     """The sum over ``axis`` (None: all; an int or a tuple)."""
-    return Sum(axis, keepdims)(x)
+    return Sum(*_pick("sum", axis, dim, keepdims, keepdim))(x)
 
 
-def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:
     """The mean over ``axis``; an integer tensor's mean is of the default float dtype."""
-    return Mean(axis, keepdims)(to_float(x))
+    return Mean(*_pick("mean", axis, dim, keepdims, keepdim))(to_float(x))
 
 
-def max(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
     """The maximum over ``axis``; ties share the gradient."""
-    return Max(axis, keepdims)(x)
+    return Max(*_pick("max", axis, dim, keepdims, keepdim))(x)
 
 
-def min(x, axis=None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tensor:  # noqa: A001
     """The minimum over ``axis``; ties share the gradient."""
-    return Min(axis, keepdims)(x)
+    return Min(*_pick("min", axis, dim, keepdims, keepdim))(x)
 
 
 # ==================================================================== more reductions
-# prod, var, std, logsumexp, any, all, cumsum, argmin, topk, sort, argsort.
-# They take PyTorch's spellings too: dim= for axis=, keepdim= for keepdims=.
-def _pick(who: str, axis, dim, keepdims=False, keepdim=None) -> tuple:
-    """(axis, keepdims) from NumPy's or PyTorch's spelling of each (one of the two)."""
-    if dim is not None and axis is not None:
-        raise TypeError(f"{who}: give axis= or dim=, not both")
-    if keepdim is not None and keepdims:
-        raise TypeError(f"{who}: give keepdims= or keepdim=, not both")
-    return (axis if dim is None else dim), bool(keepdims if keepdim is None else keepdim)
-
-
+# prod, var, std, logsumexp, any, all, cumsum, argmax, argmin, sort, argsort, topk.
+# Like sum and mean, they take PyTorch's spellings too: dim= for axis=, keepdim= for keepdims= (_pick).
 def _one_axis(who: str, x, axis) -> int:
     """One axis of x, checked (0 for a 0-d x)."""
     return normalize_axis(axis, x.ndim, who, x.shape)

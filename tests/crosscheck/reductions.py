@@ -92,3 +92,8 @@ for equation, shapes in (("ij,jk->ik", ((3, 4), (4, 5))), ("bij,bjk->bik", ((2, 
                          ("ij,jk,kl->il", ((2, 3), (3, 4), (4, 5))), ("bij,bjk->bik", ((1, 3, 4), (5, 4, 2)))):
     case(f"einsum {equation} {shapes}", lambda *ops, e=equation: F.einsum(e, *ops),
          lambda *ops, e=equation: torch.einsum(e, *ops), shapes)
+
+# ------------------------------------------------------------------ sum, mean, max, min with PyTorch's dim= and keepdim=
+for name, theirs in (("sum", torch.sum), ("mean", torch.mean), ("max", torch.amax), ("min", torch.amin)):
+    case(f"{name} dim=1 keepdim=True (PyTorch's words)", lambda a, n=name: getattr(a, n)(dim=1, keepdim=True),
+         lambda a, t=theirs: t(a, dim=1, keepdim=True), ((2, 3, 4),), make=distinct)

@@ -235,3 +235,14 @@ def test_clear_errors():
         x.any(0, keepdims=True, keepdim=True)
     with pytest.raises(ValueError, match="argmax: axis -3 is out of range"):
         x.argmax(dim=-3)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
+def test_the_first_reductions_take_pytorchs_dim_and_keepdim(op, device, rng):
+    x = leaf(no_ties(rng, (2, 3, 4)), device)
+    expected = getattr(np, op)(x.numpy(), axis=1, keepdims=True)
+    assert np.allclose(getattr(x, op)(dim=1, keepdim=True).numpy(), expected)
+    assert np.allclose(getattr(F, op)(x, dim=1, keepdim=True).numpy(), expected)
+    assert mdl.gradcheck(lambda v: getattr(F, op)(v, dim=(0, 2), keepdim=True), (x,))
+    with pytest.raises(TypeError, match=f"{op}: give axis= or dim=, not both"):
+        getattr(F, op)(x, 0, dim=0)
