@@ -28,8 +28,15 @@ away) does not appear on the right of the backward einsum: y does not
 depend on *where* along j a value sits, so ga is the same along j, which is
 a broadcast.
 
-Not supported (a clear error): a letter repeated within one operand (``"ii->i"``,
-a diagonal).
+A letter repeated within one operand (``"ii->i"``, a diagonal; ``"ii->"``, the
+trace) is rewritten before anything runs: the second ``i`` becomes a fresh
+letter ``j`` and an identity matrix joins as a constant operand, since
+x_ii = sum_j x_ij * I_ij::
+
+    "ii->i"  (x)   becomes   "ij,ij->i"  (x, I)
+
+so every operand's subscripts are distinct and the rule above covers the
+backward: gx = einsum("i,ij->ij", gy, I), gy on the diagonal and 0 elsewhere.
 """
 from __future__ import annotations
 
@@ -77,7 +84,7 @@ class Einsum(Function):
 
 
 def _parse(equation: str, shapes: list) -> tuple:
-    """"...ij,jk" and the operands' shapes -> (["abij", "jk"], "abik"): explicit letters, explicit output."""
+    """"...ij,jk" and the operands' shapes -> (["abij", "jk"], "abik", {letter: size}): explicit letters and output."""
     if not isinstance(equation, str):
         raise TypeError(f"einsum: equation must be a string such as 'ij,jk->ik', got {type(equation).__name__}")
     eq = equation.replace(" ", "")
@@ -102,9 +109,6 @@ def _parse(equation: str, shapes: list) -> tuple:
         if len(t) != len(shape):
             raise ValueError(f"einsum: subscripts {t!r} name {len(t)} axes, but the operand has shape "
                              f"{tuple(shape)} ({len(shape)} axes)")
-        if len(set(t)) != len(t):
-            raise ValueError(f"einsum: subscripts {t!r} repeat a letter within one operand (a diagonal); "
-                             f"not supported")
         explicit.append(t)
     if arrow:
         out = rhs.replace("...", dots)
@@ -122,7 +126,26 @@ def _parse(equation: str, shapes: list) -> tuple:
             if sizes.get(c, n) != n and 1 not in (n, sizes[c]):
                 raise ValueError(f"einsum: letter {c!r} has size {sizes[c]} in one operand and {n} in another")
             sizes[c] = n if sizes.get(c, 1) == 1 else sizes[c]
-    return explicit, out
+    return explicit, out, sizes
+
+
+def _split_diagonals(terms: list, sizes: dict) -> tuple:
+    """Each repeat of a letter within one operand -> a fresh letter, and an identity operand that ties the two.
+
+    ["ii"] -> (["ij"], [("ij", 3)]): the new subscripts, and the (subscripts, size) of each identity matrix.
+    """
+    spare = iter(c for c in string.ascii_letters if c not in set("".join(terms)))
+    new_terms, identities = [], []
+    for t in terms:
+        renamed = ""
+        for c in t:
+            if c in renamed:
+                fresh = next(spare)
+                identities.append((c + fresh, sizes[c]))
+                c = fresh
+            renamed += c
+        new_terms.append(renamed)
+    return new_terms, identities
 
 
 def einsum(equation: str, *operands) -> Tensor:
@@ -140,5 +163,9 @@ def einsum(equation: str, *operands) -> Tensor:
     ref = next((t for t in tensors if is_float(t)), None)
     if ref is not None:
         tensors = tuple(promote_pair(t, ref)[0] for t in tensors)
-    terms, out = _parse(equation, [t.shape for t in tensors])
-    return Einsum(terms, out)(*tensors)
+    terms, out, sizes = _parse(equation, [t.shape for t in tensors])
+    terms, identities = _split_diagonals(terms, sizes)
+    xp = get_array_module(tensors[0].data)
+    dtype = ref.dtype if ref is not None else tensors[0].dtype
+    eyes = [Tensor(xp.eye(n, dtype=dtype)) for _, n in identities]  # constants: no gradient
+    return Einsum(terms + [t for t, _ in identities], out)(*tensors, *eyes)

@@ -89,7 +89,9 @@ for equation, shapes in (("ij,jk->ik", ((3, 4), (4, 5))), ("bij,bjk->bik", ((2, 
                          ("i,i->", ((4,), (4,))), ("i,j->ij", ((3,), (4,))), ("ij->ji", ((3, 4),)),
                          ("ij->", ((3, 4),)), ("ij,k->ik", ((3, 4), (5,))), ("...ij,jk->...ik", ((2, 2, 3, 4), (4, 5))),
                          ("ij,jk", ((3, 4), (4, 5))), ("bhqd,bhkd->bhqk", ((2, 2, 3, 4), (2, 2, 5, 4))),
-                         ("ij,jk,kl->il", ((2, 3), (3, 4), (4, 5))), ("bij,bjk->bik", ((1, 3, 4), (5, 4, 2)))):
+                         ("ij,jk,kl->il", ((2, 3), (3, 4), (4, 5))), ("bij,bjk->bik", ((1, 3, 4), (5, 4, 2))),
+                         ("ii->i", ((3, 3),)), ("ii", ((3, 3),)), ("bii->bi", ((2, 3, 3),)),
+                         ("ij,jj->i", ((2, 3), (3, 3)))):
     case(f"einsum {equation} {shapes}", lambda *ops, e=equation: F.einsum(e, *ops),
          lambda *ops, e=equation: torch.einsum(e, *ops), shapes)
 
