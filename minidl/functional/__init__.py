@@ -12,8 +12,11 @@ Files, in the order a course meets them:
 * ``shape``      reshape, transpose, indexing, concat, stack, moving devices; flip, roll, expand,
                  repeat, repeat_interleave, split, chunk, flatten, unflatten, permute, clone,
                  gather, scatter_add, tril, triu, diagonal, one_hot (no gradient)
-* ``activation`` relu, relu6, leaky_relu, sigmoid, tanh, softmax, log_softmax
-* ``loss``       cross_entropy, mse_loss, binary_cross_entropy_with_logits
+* ``activation`` relu, relu6, leaky_relu, sigmoid, tanh, softmax, log_softmax; elu, selu, celu,
+                 silu, gelu, mish, softplus, softsign, hardswish, hardsigmoid, hardtanh,
+                 logsigmoid, prelu
+* ``loss``       cross_entropy, mse_loss, binary_cross_entropy_with_logits; nll_loss,
+                 binary_cross_entropy, smooth_l1_loss, huber_loss, kl_div
 * ``linear``     linear (x @ W^T + b)
 * ``conv``       im2col, col2im, conv2d (one matrix product)
 * ``pool``       max_pool2d, avg_pool2d, adaptive_avg_pool2d

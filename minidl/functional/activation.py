@@ -10,6 +10,13 @@ x > 88; float64: for x > 709):
 * softmax and log-softmax subtract the row's maximum first. The result is the
   same, since softmax(x) = softmax(x - c) for any constant c, and the largest
   exponent is then exp(0) = 1.
+
+The second half of the file holds the rest of PyTorch's activations: the
+smooth ones (ELU, SELU, CELU, SiLU, GELU, Mish, Softplus, Softsign,
+LogSigmoid), the piecewise-linear ones of mobile networks (Hardswish,
+Hardsigmoid, Hardtanh) and PReLU, whose negative slope is learned. Where a
+function has a kink (slopes that differ on its two sides) the gradient there
+is the one PyTorch gives, stated in each docstring.
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..validate import normalize_axis
 from ._dtypes import check_same_dtype, to_float
+from .elementwise import erf_array  # NumPy has no erf: summed from its series there
 
 
 class ReLU(Function):
@@ -284,30 +292,10 @@ class SiLU(Function):
         return gy * s * (1 + self.x * (1 - s))
 
 
-def erf_array(x):
-    """The error function erf(x) = 2/sqrt(pi) int_0^x exp(-t^2) dt on a raw array.
-
-    NumPy has no erf. CuPy arrays use ``cupyx.scipy.special.erf``; others use
-    SciPy's ufunc ``scipy.special.erf`` when SciPy is installed (a ufunc, so
-    the strict stand-in runs it too), else Python's ``math.erf`` element by
-    element (exact, but slow for large arrays).
-    """
-    xp = get_array_module(x)
-    if xp.__name__ == "cupy":
-        from cupyx.scipy.special import erf
-        return erf(x)
-    try:
-        from scipy.special import erf
-    except ImportError:
-        import numpy
-        erf = numpy.frompyfunc(math.erf, 1, 1)  # a ufunc of Python floats (object dtype)
-    return erf(x).astype(x.dtype)
-
-
 class GELU(Function):
     """The Gaussian error linear unit: y = x Phi(x), Phi the standard normal CDF.
 
-    approximate="none" (exact):
+    approximate="none" (exact; erf from :func:`minidl.functional.elementwise.erf_array`):
         Phi(x) = (1 + erf(x / sqrt 2)) / 2,      gx = gy (Phi(x) + x phi(x)),
         phi(x) = exp(-x^2 / 2) / sqrt(2 pi)      (the normal density)
     approximate="tanh" (Hendrycks and Gimpel's approximation, as in GPT-2):
@@ -326,7 +314,9 @@ class GELU(Function):
         if self.approximate == "tanh":
             self.t = xp.tanh(self.K * (x + 0.044715 * x ** 3))
             return 0.5 * x * (1 + self.t)
-        self.cdf = 0.5 * (1 + erf_array(x / math.sqrt(2)))  # Phi(x)
+        # Phi(x), with erf summed in float64: 1 + erf(x / sqrt 2) cancels for negative x, and
+        # float32's rounding of erf would give gelu(-50) = 1e-5 instead of 0.
+        self.cdf = (0.5 * (1 + erf_array(x.astype("float64") / math.sqrt(2)))).astype(x.dtype)
         return x * self.cdf
 
     def backward(self, gy):

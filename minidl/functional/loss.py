@@ -1,15 +1,18 @@
-"""Losses: cross-entropy (class labels or soft targets), mean squared error,
-binary cross-entropy on logits.
+"""Losses: cross-entropy (class labels or soft targets), negative log-likelihood,
+mean squared error, smooth L1 and Huber, binary cross-entropy (on logits and on
+probabilities), Kullback-Leibler divergence.
 
 Each is one Function with a closed-form backward, computed stably: the
 cross-entropy never forms softmax(x) and then its log (the log of a
 probability that underflowed to 0 is -inf); it uses log-softmax directly, and
-its gradient is simply softmax(x) - target.
+its gradient is simply softmax(x) - target. (``huber_loss`` is the one
+composition: delta times ``smooth_l1_loss``.)
 
-Targets are constants: they get no gradient, except in ``mse_loss`` and
-``binary_cross_entropy_with_logits``, where a target Tensor with
-``requires_grad=True`` gets one. Inputs that broadcast against each other
-(``mse_loss``) get gradients of their own shapes.
+Class labels are constants. A target of real numbers gets a gradient when it
+is a Tensor with ``requires_grad=True`` (soft targets of ``cross_entropy``,
+``mse_loss``, ``smooth_l1_loss``, ``huber_loss``, both binary cross-entropies,
+``kl_div``); anything else is a constant. Inputs that broadcast against each
+other (``mse_loss`` and friends, with a warning) get gradients of their own shapes.
 """
 from __future__ import annotations
 
