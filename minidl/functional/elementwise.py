@@ -44,8 +44,7 @@ class Maximum(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         a_wins = self.a > self.b if self.pick == "maximum" else self.a < self.b
-        share = xp.where(self.a == self.b, 0.5, a_wins.astype(gy.dtype))  # a's share of gy: 1, 1/2 or 0
-        share = share.astype(gy.dtype)
+        share = xp.where(self.a == self.b, 0.5, a_wins).astype(gy.dtype)  # a's share of gy: 1, 1/2 or 0
         ga = gy * share if self.needs_input_grad[0] else None
         gb = gy * (1 - share) if self.needs_input_grad[1] else None
         return ga, gb
