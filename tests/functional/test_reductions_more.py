@@ -246,3 +246,28 @@ def test_the_first_reductions_take_pytorchs_dim_and_keepdim(op, device, rng):
     assert mdl.gradcheck(lambda v: getattr(F, op)(v, dim=(0, 2), keepdim=True), (x,))
     with pytest.raises(TypeError, match=f"{op}: give axis= or dim=, not both"):
         getattr(F, op)(x, 0, dim=0)
+
+
+EDGE_OPS = {
+    "prod": lambda v: v.prod(0), "logsumexp": lambda v: v.logsumexp(0), "cumsum": lambda v: v.cumsum(0),
+    "sort": lambda v: v.sort(0).values, "topk": lambda v: v.topk(1, 0).values, "var": lambda v: v.var(0, correction=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_OPS))
+def test_0d_tensors_reduce_to_themselves(name, device):
+    s = leaf(2.5, device)
+    y = EDGE_OPS[name](s)
+    assert y.shape == () and y.item() == (0.0 if name == "var" else 2.5)
+    assert mdl.gradcheck(EDGE_OPS[name], (s,))
+
+
+@pytest.mark.parametrize("name", ["prod", "cumsum", "sort", "var"])
+def test_empty_tensors_give_empty_gradients(name, device):
+    x = leaf(np.zeros((0, 3)), device)
+    y = {"prod": lambda v: v.prod(0), "cumsum": lambda v: v.cumsum(0), "sort": lambda v: v.sort(0).values,
+         "var": lambda v: v.var(1)}[name](x)
+    y.backward(backend.namespace(device).ones(y.shape))
+    assert x.grad.shape == (0, 3)
+    if name == "prod":
+        assert y.tolist() == [1.0, 1.0, 1.0]  # the empty product
