@@ -25,7 +25,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..validate import non_negative
-from .activation import log_softmax_array, sigmoid_array
+from .activation import log_softmax_array, sigmoid_array, softplus_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -385,12 +385,6 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
 
 
 # ------------------------------------------------------ binary cross-entropy
-def _softplus(z):
-    """log(1 + exp(z)) without overflow: max(z, 0) + log1p(exp(-|z|))."""
-    xp = get_array_module(z)
-    return xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
-
-
 class BCEWithLogits(Function):
     """Binary cross-entropy on logits x with targets t in [0, 1]:
 
@@ -412,7 +406,7 @@ class BCEWithLogits(Function):
     def forward(self, x, t):
         self.x, self.t = x, t
         pw = 1.0 if self.pw is None else self.pw
-        loss = pw * t * _softplus(-x) + (1 - t) * _softplus(x)
+        loss = pw * t * softplus_array(-x) + (1 - t) * softplus_array(x)
         if self.w is not None:
             loss = loss * self.w
         self.size = loss.size
@@ -427,7 +421,7 @@ class BCEWithLogits(Function):
         if self.needs_input_grad[0]:
             gx = w * ((1 - t) * sigmoid_array(x) - pw * t * sigmoid_array(-x)) * g
         if self.needs_input_grad[1]:
-            gt = w * (pw * _softplus(-x) - _softplus(x)) * g
+            gt = w * (pw * softplus_array(-x) - softplus_array(x)) * g
         return gx, gt
 
 
