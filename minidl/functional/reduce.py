@@ -2,7 +2,7 @@
 ``axis`` (None = all, int or tuple); along one axis: cumsum, argmax, argmin,
 sort, argsort, topk.
 
-Axes are checked by :func:`._axes.normalize_axes` (a clear error for an axis
+Axes are checked by ``normalize_axes`` of ``minidl/validate.py`` (a clear error for an axis
 out of range; a 0-d tensor takes axis 0 or -1 and comes back unchanged).
 
 A reduction's gradient has to be spread back over the axes it removed. With
@@ -133,6 +133,8 @@ def min(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None) -> Tens
 # ==================================================================== more reductions
 # prod, var, std, logsumexp, any, all, cumsum, argmax, argmin, sort, argsort, topk.
 # Like sum and mean, they take PyTorch's spellings too: dim= for axis=, keepdim= for keepdims= (_pick).
+
+
 def _one_axis(who: str, x, axis) -> int:
     """One axis of x, checked (0 for a 0-d x)."""
     return normalize_axis(axis, x.ndim, who, x.shape)
@@ -170,8 +172,9 @@ class Prod(Function):
         before = xp.cumprod(xp.concatenate([ones, rows[..., :-1]], axis=-1), axis=-1)  # x_0 ... x_(i-1)
         flipped = xp.flip(rows, axis=-1)
         after = xp.flip(xp.cumprod(xp.concatenate([ones, flipped[..., :-1]], axis=-1), axis=-1), axis=-1)
-        others = (before * after)[..., :rows.shape[-1]].reshape(moved.shape)  # (..., n) -> moved shape
-        inverse = sorted(range(x.ndim), key=order.__getitem__)  # the permutation that undoes `order`
+        others = (before * after)[..., :rows.shape[-1]]  # (..., n)  (the slice matters only when n = 0)
+        others = others.reshape(moved.shape)
+        inverse = [order.index(a) for a in range(x.ndim)]  # the permutation that undoes `order`
         return _restore_axes(gy, axes, self.keepdims) * xp.transpose(others, inverse)
 
 
