@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import minidl as mdl
 import minidl.nn.functional as F
@@ -271,3 +273,17 @@ def test_empty_tensors_give_empty_gradients(name, device):
     assert x.grad.shape == (0, 3)
     if name == "prod":
         assert y.tolist() == [1.0, 1.0, 1.0]  # the empty product
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(shape=st.lists(st.integers(1, 3), min_size=1, max_size=4), data=st.data(),
+       op=st.sampled_from(["prod", "var", "std", "logsumexp"]), keepdim=st.booleans())
+def test_gradcheck_on_drawn_shapes_and_axes(shape, data, op, keepdim, device):
+    axes = data.draw(st.lists(st.integers(0, len(shape) - 1), unique=True, max_size=len(shape)))
+    axis = tuple(axes) if axes else None
+    x = leaf(no_ties(np.random.default_rng(0), tuple(shape)) + 0.5, device)
+    n = int(np.prod([shape[a] for a in (axes or range(len(shape)))]))
+    kw = {"correction": 0} if op in ("var", "std") else {}
+    if op == "std" and n == 1:
+        return  # a single value: std 0, whose slope sqrt'(0) is infinite
+    assert mdl.gradcheck(lambda v: getattr(v, op)(dim=axis, keepdim=keepdim, **kw), (x,))
