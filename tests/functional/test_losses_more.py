@@ -98,7 +98,8 @@ def test_nll_loss_hand_values(device):
 
 def test_log_softmax_then_nll_loss_is_cross_entropy(rng):
     a, y = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
-    assert F.nll_loss(F.log_softmax(mdl.tensor(a), 1), y).item() == pytest.approx(F.cross_entropy(mdl.tensor(a), y).item())
+    expected = F.cross_entropy(mdl.tensor(a), y).item()
+    assert F.nll_loss(F.log_softmax(mdl.tensor(a), 1), y).item() == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -273,7 +274,7 @@ def test_errors():
         F.huber_loss(x, x, delta=0)
     with pytest.raises(ValueError, match="huber_loss: delta must be >= 0, got -2"):
         F.huber_loss(x, x, delta=-2)
-    with pytest.raises(ValueError, match=r"smooth_l1_loss: input shape \(1, 2\) and target shape \(3,\) do not broadcast"):
+    with pytest.raises(ValueError, match=r"smooth_l1_loss: input shape \(1, 2\) and target shape \(3,\) do not"):
         F.smooth_l1_loss(x, np.ones(3))
     with pytest.raises(ValueError, match=r"kl_div: reduction must be one of \('mean', 'batchmean', 'sum', 'none'\), "
                                          r"got 'avg'"):
