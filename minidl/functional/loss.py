@@ -168,9 +168,14 @@ def _one_hot_labels(who: str, t, x: Tensor, weight, ignore_index: int):
     return dense, keep, divisor
 
 
+def _learned(target: Any) -> bool:
+    """A soft target that gets a gradient: a float Tensor with ``requires_grad=True``."""
+    return isinstance(target, Tensor) and target.requires_grad and target.dtype.kind == "f"
+
+
 def _one_sample(who: str, x: Tensor, target: Any) -> tuple:
     """Logits (C,) and a 0-d label (or soft target (C,)) -> a batch of one: (1, C) and (1,) / (1, C)."""
-    t = target if isinstance(target, Tensor) and target.requires_grad else Tensor(_constant(target, x))
+    t = target if _learned(target) else Tensor(_constant(target, x))
     wanted = () if t.dtype.kind in "iu" else tuple(x.shape)
     if tuple(t.shape) != wanted:
         kind = "a 0-d class label" if t.dtype.kind in "iu" else f"soft targets of shape {tuple(x.shape)}"
@@ -234,7 +239,7 @@ def cross_entropy(
             f"cross_entropy: input must be logits of shape (C,), (N, C) or (N, C, d1, ...), got shape {x.shape}"
         )
     n, classes, rest = x.shape[0], x.shape[1], tuple(x.shape[2:])
-    learned = isinstance(target, Tensor) and target.requires_grad  # a soft target that wants a gradient
+    learned = _learned(target)  # a soft target that wants a gradient
     t = target if learned else _constant(target, x)
     w = _constant(weight, x, x.dtype)
     if w is not None and tuple(w.shape) != (classes,):
