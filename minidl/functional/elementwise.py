@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
 
 from ..autograd import Function, Tensor, _as_tensors
 from ..backend import get_array_module

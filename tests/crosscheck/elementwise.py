@@ -1,8 +1,7 @@
 """Cross-check rows of the elementwise ops (minidl/functional/elementwise.py): picks, trigonometry,
 rounding, exponentials and logarithms, NaN tests, // and %."""
-import minidl as mdl
 import minidl.nn.functional as F
-from cases import away_from_zero, case, distinct, np, positive, torch
+from cases import away_from_zero, case, np, positive, torch
 
 
 def ties(rng, shape):
@@ -15,7 +14,8 @@ for name in ("maximum", "minimum"):
     case(f"{name}", getattr(F, name), getattr(torch, name), ((3, 4), (3, 4)))
     case(f"{name} broadcast", getattr(F, name), getattr(torch, name), ((3, 4), (4,)))
     case(f"{name} ties", getattr(F, name), getattr(torch, name), ((4, 5), (4, 5)), make=ties)
-    case(f"{name} scalar", lambda a, n=name: getattr(F, n)(a, 0.3), lambda a, n=name: getattr(torch, n)(a, torch.tensor(0.3, dtype=a.dtype)), ((3, 4),))
+    case(f"{name} scalar", lambda a, n=name: getattr(F, n)(a, 0.3),
+         lambda a, n=name: getattr(torch, n)(a, torch.tensor(0.3, dtype=a.dtype)), ((3, 4),))
 case("where", lambda a, b, c: F.where(c, a, b), lambda a, b, c: torch.where(c, a, b), ((3, 4), (3, 4)),
      constants=lambda rng: (rng.random((3, 4)) > 0.5,))
 case("where broadcast", lambda a, b, c: F.where(c, a, b), lambda a, b, c: torch.where(c, a, b), ((3, 1), (4,)),
@@ -52,9 +52,11 @@ case("lerp broadcast weight", F.lerp, torch.lerp, ((3, 4), (3, 4), (4,)))
 # ------------------------------------------------------------------ rounding: gradient 0
 rounding_values = lambda rng, s: rng.uniform(-3, 3, s) + 0.01  # noqa: E731  (away from the jumps)
 for name in ("floor", "ceil", "trunc", "sign"):
-    case(name, getattr(F, name), getattr(torch, name), ((3, 4),), make=away_from_zero if name == "sign" else rounding_values)
+    case(name, getattr(F, name), getattr(torch, name), ((3, 4),),
+         make=away_from_zero if name == "sign" else rounding_values)
 case("round", F.round, torch.round, ((3, 4),), make=lambda rng, s: rng.uniform(-3, 3, s) + 0.1)
-case("round halves to even", F.round, torch.round, ((6,),), make=lambda rng, s: np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]))
+case("round halves to even", F.round, torch.round, ((6,),),
+     make=lambda rng, s: np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5]))
 case("round decimals=2", lambda a: F.round(a, decimals=2), lambda a: torch.round(a, decimals=2), ((3, 4),))
 
 # ------------------------------------------------------------------ NaN and infinity (no gradient)
@@ -67,6 +69,7 @@ case("floor_divide floats", F.floor_divide, torch.floor_divide, ((3, 4), (3, 4))
 case("floor_divide // operator", lambda a, b: a // b, lambda a, b: a // b, ((3, 4), (4,)), make=away_from_zero,
      grad=False)
 case("remainder floats", F.remainder, torch.remainder, ((3, 4), (3, 4)), make=away_from_zero, rtol=1e-6, atol=1e-12)
-case("remainder % operator", lambda a: a % 0.7, lambda a: a % 0.7, ((3, 4),), make=away_from_zero, rtol=1e-6, atol=1e-12)
+case("remainder % operator", lambda a: a % 0.7, lambda a: a % 0.7, ((3, 4),), make=away_from_zero,
+     rtol=1e-6, atol=1e-12)
 case("remainder rmod", lambda a: 5.0 % a, lambda a: 5.0 % a, ((3, 4),), make=away_from_zero, grad=False,
      rtol=1e-6, atol=1e-12)  # (PyTorch has no gradient of number % tensor)

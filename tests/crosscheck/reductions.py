@@ -1,7 +1,7 @@
 """Cross-check rows of the reductions added to minidl/functional/reduce.py (prod, var, std, logsumexp,
 any, all, cumsum, argmax, argmin, sort, argsort, topk) and of einsum (minidl/functional/einsum.py)."""
 import minidl.nn.functional as F
-from cases import case, distinct, np, positive, torch
+from cases import case, distinct, np, torch
 
 
 def with_zeros(count):
@@ -46,7 +46,8 @@ for axis in (0, 1, -1):
 
 # ------------------------------------------------------------------ any, all, argmax, argmin (no gradient)
 for name in ("any", "all"):
-    case(f"{name} dim=1", lambda a, n=name: getattr(F, n)(a > 0, dim=1), lambda a, n=name: getattr(torch, n)(a > 0, dim=1),
+    case(f"{name} dim=1", lambda a, n=name: getattr(F, n)(a > 0, dim=1),
+         lambda a, n=name: getattr(torch, n)(a > 0, dim=1),
          ((3, 4),), grad=False)
     case(f"{name} everything", lambda a, n=name: getattr(F, n)(a > -1), lambda a, n=name: getattr(torch, n)(a > -1),
          ((3, 4),), grad=False)
@@ -54,7 +55,8 @@ for name in ("any", "all"):
          lambda a, n=name: getattr(torch, n)(a > 0, dim=0, keepdim=True), ((3, 4),), grad=False)
 for name in ("argmax", "argmin"):
     for axis, keep in ((None, False), (None, True), (1, False), (-1, True)):
-        case(f"{name} dim={axis} keepdim={keep}", lambda a, n=name, ax=axis, k=keep: getattr(F, n)(a, dim=ax, keepdim=k),
+        case(f"{name} dim={axis} keepdim={keep}",
+             lambda a, n=name, ax=axis, k=keep: getattr(F, n)(a, dim=ax, keepdim=k),
              lambda a, n=name, ax=axis, k=keep: getattr(torch, n)(a, dim=ax, keepdim=k), ((3, 4),), make=distinct,
              grad=False)
 
@@ -72,7 +74,8 @@ for axis in (-1, 0):
              grad=False)
 ties = lambda rng, s: rng.integers(0, 3, s).astype(np.float64)  # noqa: E731
 for descending in (False, True):
-    case(f"sort stable ties descending={descending}", lambda a, d=descending: F.sort(a, descending=d, stable=True).indices,
+    case(f"sort stable ties descending={descending}",
+         lambda a, d=descending: F.sort(a, descending=d, stable=True).indices,
          lambda a, d=descending: torch.sort(a, descending=d, stable=True).indices, ((4, 9),), make=ties, grad=False)
     case(f"sort values with ties descending={descending}", lambda a, d=descending: F.sort(a, descending=d).values,
          lambda a, d=descending: torch.sort(a, descending=d, stable=True).values, ((4, 9),), make=ties)
@@ -95,7 +98,7 @@ for equation, shapes in (("ij,jk->ik", ((3, 4), (4, 5))), ("bij,bjk->bik", ((2, 
     case(f"einsum {equation} {shapes}", lambda *ops, e=equation: F.einsum(e, *ops),
          lambda *ops, e=equation: torch.einsum(e, *ops), shapes)
 
-# ------------------------------------------------------------------ sum, mean, max, min with PyTorch's dim= and keepdim=
+# ------------------------------------------------------------------ sum, mean, max, min: PyTorch's dim=, keepdim=
 for name, theirs in (("sum", torch.sum), ("mean", torch.mean), ("max", torch.amax), ("min", torch.amin)):
     case(f"{name} dim=1 keepdim=True (PyTorch's words)", lambda a, n=name: getattr(a, n)(dim=1, keepdim=True),
          lambda a, t=theirs: t(a, dim=1, keepdim=True), ((2, 3, 4),), make=distinct)

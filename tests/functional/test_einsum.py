@@ -80,7 +80,8 @@ def test_einsum_clear_errors():
     a, b = mdl.tensor(np.zeros((3, 4))), mdl.tensor(np.zeros((5, 2)))
     with pytest.raises(ValueError, match="einsum: letter 'j' has size 4 in one operand and 5 in another"):
         F.einsum("ij,jk->ik", a, b)
-    with pytest.raises(ValueError, match=r"einsum: equation 'ij,jk->ik' has 2 operand\(s\), but 1 tensor\(s\) were given"):
+    with pytest.raises(ValueError,
+                       match=r"einsum: equation 'ij,jk->ik' has 2 operand\(s\), but 1 tensor\(s\) were given"):
         F.einsum("ij,jk->ik", a)
     with pytest.raises(ValueError, match=r"einsum: subscripts 'ijk' name 3 axes, but the operand has shape \(3, 4\)"):
         F.einsum("ijk->i", a)

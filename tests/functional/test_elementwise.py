@@ -214,7 +214,8 @@ def test_where_and_masked_fill_refuse_a_non_boolean_mask(device):
         F.where(x, x, 0.0)
     with pytest.raises(TypeError, match="masked_fill: mask must be a boolean tensor"):
         x.masked_fill(mdl.tensor([1, 0]), 0.0)
-    with pytest.raises(ValueError, match=r"masked_fill: mask of shape \(3,\) does not broadcast to the input's shape \(2,\)"):
+    with pytest.raises(ValueError,
+                       match=r"masked_fill: mask of shape \(3,\) does not broadcast to the input's shape \(2,\)"):
         x.masked_fill(mdl.tensor([True, False, True]), 0.0)
     with pytest.raises(ValueError, match="masked_fill: value must be a number or a 0-d tensor, got shape"):
         x.masked_fill(mdl.tensor([True, False]), x)
