@@ -72,6 +72,13 @@ def probability(value: Any, name: str, who: str) -> float:
     return float(value)
 
 
+def real(value: Any, name: str, who: str) -> float:
+    """A finite real number (not a bool)."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"{who}: {name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
 def non_negative(value: Any, name: str, who: str) -> float:
     """A finite real number >= 0."""
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value < 0:

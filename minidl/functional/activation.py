@@ -21,12 +21,11 @@ is the one PyTorch gives, stated in each docstring.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
-from ..validate import normalize_axis
+from ..validate import normalize_axis, real
 from ._dtypes import check_same_dtype, to_float
 from .elementwise import erf_array  # NumPy has no erf: summed from its series there
 
@@ -469,16 +468,9 @@ class PReLU(Function):
 
 
 # ---- functional forms
-def _real(value: Any, name: str, who: str) -> float:
-    """A finite real number (not a bool)."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
-        raise ValueError(f"{who}: {name} must be a finite real number, got {value!r}")
-    return float(value)
-
-
 def elu(input: Any, alpha: float = 1.0) -> Tensor:
     """y = x for x > 0, alpha (exp(x) - 1) otherwise (saturates at -alpha)."""
-    return ELU(_real(alpha, "alpha", "elu"))(to_float(input))
+    return ELU(real(alpha, "alpha", "elu"))(to_float(input))
 
 
 def selu(input: Any) -> Tensor:
@@ -489,7 +481,7 @@ def selu(input: Any) -> Tensor:
 
 def celu(input: Any, alpha: float = 1.0) -> Tensor:
     """y = max(0, x) + min(0, alpha (exp(x / alpha) - 1)); alpha must not be 0."""
-    alpha = _real(alpha, "alpha", "celu")
+    alpha = real(alpha, "alpha", "celu")
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides x), got 0")
     return CELU(alpha)(to_float(input))
@@ -514,10 +506,10 @@ def mish(input: Any) -> Tensor:
 
 def softplus(input: Any, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """y = log(1 + exp(beta x)) / beta, and x itself where beta x > threshold; beta must be > 0."""
-    beta = _real(beta, "beta", "softplus")
+    beta = real(beta, "beta", "softplus")
     if beta <= 0:
         raise ValueError(f"softplus: beta must be > 0, got {beta!r}")
-    return Softplus(beta, _real(threshold, "threshold", "softplus"))(to_float(input))
+    return Softplus(beta, real(threshold, "threshold", "softplus"))(to_float(input))
 
 
 def softsign(input: Any) -> Tensor:
@@ -537,7 +529,7 @@ def hardsigmoid(input: Any) -> Tensor:
 
 def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """y = clip(x, min_val, max_val); min_val must not exceed max_val."""
-    min_val, max_val = _real(min_val, "min_val", "hardtanh"), _real(max_val, "max_val", "hardtanh")
+    min_val, max_val = real(min_val, "min_val", "hardtanh"), real(max_val, "max_val", "hardtanh")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val must be <= max_val, got min_val={min_val}, max_val={max_val}")
     return Hardtanh(min_val, max_val)(to_float(input))
