@@ -219,10 +219,12 @@ def erf_array(x):
     whose terms are all positive (nothing cancels, so every digit is kept);
     each term is the previous one times 2 x^2 / (2n+1). For |x| >= 6 erf is
     +-1 to float64's precision (1 - erf(6) = 2e-17), so |x| is capped there,
-    which bounds the number of terms (about 150).
+    which bounds the number of terms (about 150). The sum runs in float64
+    whatever x's dtype (float32 would lose the tails: erf(-4) + 1 = 1.5e-8),
+    and the result is clipped to [-1, 1] and returned in x's float dtype.
     """
     xp = get_array_module(x)
-    a = xp.minimum(xp.abs(x), 6.0)
+    a = xp.minimum(xp.abs(x.astype(xp.float64)), 6.0)
     term = a.copy()  # n = 0: x
     total = a.copy()
     for n in range(1, 400):
@@ -230,7 +232,8 @@ def erf_array(x):
         total = total + term
         if bool((term <= total * 1e-17).all()):
             break
-    return xp.sign(x) * (2 / math.sqrt(math.pi)) * xp.exp(-a * a) * total
+    y = xp.clip(xp.sign(x) * (2 / math.sqrt(math.pi)) * xp.exp(-a * a) * total, -1.0, 1.0)
+    return y.astype(x.dtype) if x.dtype.kind == "f" else y
 
 
 class Erf(Function):

@@ -231,3 +231,15 @@ def test_round_refuses_non_integer_decimals():
 def test_binary_ops_refuse_shapes_that_do_not_broadcast():
     with pytest.raises(ValueError, match=r"maximum: shapes \(2, 3\) and \(4,\) do not broadcast"):
         F.maximum(mdl.tensor(np.zeros((2, 3))), mdl.tensor(np.zeros((4,))))
+
+
+def test_erf_in_float32_is_correctly_rounded():
+    """The series runs in float64: float32 results are erf rounded to float32 (within one step), in [-1, 1]."""
+    import math
+
+    x = np.array([-4.0, -1.5, -0.2, 0.3, 2.5, 3.9, 6.0, 8.0], dtype=np.float32)
+    y = mdl.nn.functional.erf(mdl.tensor(x)).numpy()
+    expected = np.array([math.erf(float(v)) for v in x], dtype=np.float32)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, expected, rtol=0, atol=np.spacing(np.float32(1)))
+    assert np.abs(y).max() <= 1.0
