@@ -68,7 +68,7 @@ class NAdam(Optimizer):
         xp = get_array_module(p.data)
         beta1, beta2 = group["betas"]
         lr, weight_decay, psi = group["lr"], group["weight_decay"], group["momentum_decay"]
-        if "step" not in state:  # first step: the moments start at 0, the product of the mu at 1
+        if "step" not in state:  # first step: m and v start at 0, the running product of the mu at 1
             state["step"] = 0
             state["mu_product"] = 1.0
             state["exp_avg"] = xp.zeros_like(p.data)
