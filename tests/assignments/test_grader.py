@@ -134,6 +134,7 @@ def test_max_pool_readable_version_graded_on_every_case(blank, tmp_path):
 def test_max_pool_fast_path_matches_the_readable_path():
     x = numpy.random.default_rng(0).permutation(2 * 3 * 8 * 6).reshape(2, 3, 8, 6) / 7.0
     results = []
+    minidl.functional.fast.set_enabled(True)  # also under MINIDL_REFERENCE=1 (conftest restores it)
     for fast in (True, False):
         with contextlib.nullcontext() if fast else minidl.functional.fast.disabled():
             t = minidl.tensor(x, requires_grad=True)
