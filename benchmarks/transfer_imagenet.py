@@ -29,6 +29,7 @@ scikit-learn.
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from pathlib import Path
@@ -112,6 +113,7 @@ def lower_part(base: nn.Module, first_block: int):
 
 def fine_tune_top(base: nn.Module, x: np.ndarray, y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
                   epochs: int, first_block: int = 14) -> float:
+    base = copy.deepcopy(base)  # fine-tuning changes the top blocks: the shared extractor must stay ImageNet's
     bottom = lower_part(base.eval(), first_block)
     with mdl.no_grad():  # the frozen part runs once: its outputs are the top's inputs
         inner = np.concatenate([bottom(mdl.tensor(x[i:i + 50])).numpy() for i in range(0, len(x), 50)])
