@@ -453,17 +453,21 @@ def binary_cross_entropy_with_logits(
     w = _constant(weight, x, x.dtype)
     pw = _constant(pos_weight, x, x.dtype)
     for name, a in (("weight", w), ("pos_weight", pw)):
-        if a is not None:
-            try:
-                fits = numpy.broadcast_shapes(a.shape, x.shape) == tuple(x.shape)
-            except ValueError:
-                fits = False
-            if not fits:
-                raise ValueError(
-                    f"binary_cross_entropy_with_logits: {name} of shape {tuple(a.shape)} does not "
-                    f"broadcast to the input's shape {tuple(x.shape)}"
-                )
+        _check_broadcasts("binary_cross_entropy_with_logits", name, a, x)
     return BCEWithLogits(w, pw, reduction)(x, t)
+
+
+def _check_broadcasts(op: str, name: str, a: Any, x: Any) -> None:
+    """A per-element weight (or None) must broadcast to the input's shape."""
+    if a is None:
+        return
+    try:
+        fits = numpy.broadcast_shapes(a.shape, x.shape) == tuple(x.shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: {name} of shape {tuple(a.shape)} does not broadcast to the input's shape "
+                         f"{tuple(x.shape)}")
 
 
 # ------------------------------------------------- binary cross-entropy (probabilities)
@@ -538,16 +542,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
                 f"for logits use binary_cross_entropy_with_logits"
             )
     w = _constant(weight, x, x.dtype)
-    if w is not None:
-        try:
-            fits = numpy.broadcast_shapes(w.shape, x.shape) == tuple(x.shape)
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ValueError(
-                f"binary_cross_entropy: weight of shape {tuple(w.shape)} does not broadcast to the "
-                f"input's shape {tuple(x.shape)}"
-            )
+    _check_broadcasts("binary_cross_entropy", "weight", w, x)
     return BCE(w, reduction)(x, t)
 
 
