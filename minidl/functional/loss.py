@@ -442,19 +442,22 @@ def binary_cross_entropy_with_logits(
         reduction: "mean", "sum" or "none".
         pos_weight: weight of the positive term, e.g. one per class (C,), or None.
     """
-    _check_reduction(reduction)
-    x = _as_tensor(input)
-    t = _target_tensor(target, x)
-    if tuple(t.shape) != tuple(x.shape):
-        raise ValueError(
-            f"binary_cross_entropy_with_logits: target shape {tuple(t.shape)} must equal "
-            f"input shape {tuple(x.shape)}"
-        )
+    x, t = _same_shape_pair("binary_cross_entropy_with_logits", input, target, reduction)
     w = _constant(weight, x, x.dtype)
     pw = _constant(pos_weight, x, x.dtype)
     for name, a in (("weight", w), ("pos_weight", pw)):
         _check_broadcasts("binary_cross_entropy_with_logits", name, a, x)
     return BCEWithLogits(w, pw, reduction)(x, t)
+
+
+def _same_shape_pair(op: str, input: Any, target: Any, reduction: str) -> tuple:
+    """(input, target) as Tensors after checking the reduction and that their shapes are equal."""
+    _check_reduction(reduction)
+    x = _as_tensor(input)
+    t = _target_tensor(target, x)
+    if tuple(t.shape) != tuple(x.shape):
+        raise ValueError(f"{op}: target shape {tuple(t.shape)} must equal input shape {tuple(x.shape)}")
+    return x, t
 
 
 def _check_broadcasts(op: str, name: str, a: Any, x: Any) -> None:
@@ -527,13 +530,7 @@ def binary_cross_entropy(input: Any, target: Any, weight: Any = None, reduction:
         ValueError: an input value outside [0, 1] (naming the range found), a
             target of another shape, a weight that does not broadcast.
     """
-    _check_reduction(reduction)
-    x = _as_tensor(input)
-    t = _target_tensor(target, x)
-    if tuple(t.shape) != tuple(x.shape):
-        raise ValueError(
-            f"binary_cross_entropy: target shape {tuple(t.shape)} must equal input shape {tuple(x.shape)}"
-        )
+    x, t = _same_shape_pair("binary_cross_entropy", input, target, reduction)
     if x.size:
         lo, hi = float(x.data.min()), float(x.data.max())
         if lo < 0 or hi > 1:

@@ -26,10 +26,29 @@ def _tensor_label(t: Tensor) -> str:
     return f"{name}{tuple(t.shape)} {t.dtype}"
 
 
+def _walk(root: Tensor):
+    """Each (function, output tensor) of the graph behind ``root``, once per output, without recursion.
+
+    A function is yielded first with ``new=True`` (then its inputs are on the
+    stack to visit), again with ``new=False`` for each other output it made.
+    """
+    stack, seen = [root], set()
+    while stack:
+        t = stack.pop()
+        fn = t.creator
+        if fn is None:
+            continue
+        new = id(fn) not in seen
+        if new:
+            seen.add(id(fn))
+            stack.extend(getattr(fn, "inputs", ()))
+        yield fn, t, new
+
+
 def to_dot(root: Tensor, show_values: bool = False) -> str:
     """The graph that produced ``root`` in DOT. Walks the graph without recursion."""
     lines = ["digraph minidl {", '  rankdir="LR";', '  node [fontname="Helvetica", fontsize=10];']
-    seen_t, seen_f = set(), set()
+    seen_t = set()
 
     def add_tensor(t: Tensor) -> None:
         if id(t) in seen_t:
@@ -41,20 +60,13 @@ def to_dot(root: Tensor, show_values: bool = False) -> str:
         style = ', style=filled, fillcolor="lightblue"' if t.is_leaf and t.requires_grad else ""
         lines.append(f'  t{id(t)} [label="{label}", shape=ellipse{style}];')
 
-    stack = [root]
     add_tensor(root)
-    while stack:
-        t = stack.pop()
-        fn = t.creator
-        if fn is None:
-            continue
-        if id(fn) not in seen_f:
-            seen_f.add(id(fn))
+    for fn, t, new in _walk(root):
+        if new:
             lines.append(f'  f{id(fn)} [label="{type(fn).__name__}", shape=box, style=filled, fillcolor="khaki"];')
             for x in getattr(fn, "inputs", ()):
                 add_tensor(x)
                 lines.append(f"  t{id(x)} -> f{id(fn)};")
-                stack.append(x)
         lines.append(f"  f{id(fn)} -> t{id(t)};")
     lines.append("}")
     return "\n".join(dict.fromkeys(lines))  # each edge once, order kept
@@ -104,19 +116,13 @@ def graph_parts(root: Tensor) -> tuple:
             nodes[key] = (kind, label)
         return key
 
-    stack = [root]
     add_tensor(root)
-    while stack:
-        t = stack.pop()
-        fn = t.creator
-        if fn is None:
-            continue
+    for fn, t, new in _walk(root):
         fkey = f"f{id(fn)}"
-        if fkey not in nodes:
+        if new:
             nodes[fkey] = ("function", type(fn).__name__)
             for x in getattr(fn, "inputs", ()):
                 edges.append((add_tensor(x), fkey))
-                stack.append(x)
         edges.append((fkey, f"t{id(t)}"))
     return nodes, list(dict.fromkeys(edges))
 

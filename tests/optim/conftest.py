@@ -1,4 +1,4 @@
-"""The optimizer tests' shared helper."""
+"""The optimizer tests' shared helpers."""
 import numpy as np
 import pytest
 
@@ -27,3 +27,23 @@ def trajectory(request):
         return out
 
     return run
+
+
+@pytest.fixture
+def follows_torch():
+    """``follows_torch(ours_class, torch_class, kwargs, rng)``: asserts the two optimizers stay equal."""
+    return _assert_follows_torch
+
+
+def _assert_follows_torch(ours_class, torch_class, kwargs: dict, rng, steps: int = 10) -> None:
+    """minidl's optimizer and PyTorch's, fed the same float64 gradients, stay equal step by step (1e-12)."""
+    torch = pytest.importorskip("torch")
+    p0, grads = rng.standard_normal(4), rng.standard_normal((steps, 4))
+    ours = mdl.tensor(p0.copy(), requires_grad=True)
+    theirs = torch.tensor(p0.copy(), requires_grad=True)
+    a, b = ours_class([ours], **kwargs), torch_class([theirs], **kwargs)
+    for g in grads:
+        ours.grad, theirs.grad = g.copy(), torch.tensor(g)
+        a.step()
+        b.step()
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-14)

@@ -98,17 +98,9 @@ def test_defaults_as_pytorch():
     dict(), dict(lr=0.05, lr_decay=0.1), dict(weight_decay=0.1, initial_accumulator_value=0.3), dict(eps=1e-3),
     dict(maximize=True, lr_decay=0.01),
 ])
-def test_ten_steps_match_torch(kwargs, rng):
+def test_ten_steps_match_torch(kwargs, rng, follows_torch):
     torch = pytest.importorskip("torch")
-    p0, grads = rng.standard_normal(4), rng.standard_normal((10, 4))
-    ours = mdl.tensor(p0.copy(), requires_grad=True)
-    theirs = torch.tensor(p0.copy(), requires_grad=True)
-    a, b = optim.Adagrad([ours], **kwargs), torch.optim.Adagrad([theirs], **kwargs)
-    for g in grads:
-        ours.grad, theirs.grad = g.copy(), torch.tensor(g)
-        a.step()
-        b.step()
-        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+    follows_torch(optim.Adagrad, torch.optim.Adagrad, kwargs, rng)
 
 
 @pytest.mark.parametrize("kwargs, match", [

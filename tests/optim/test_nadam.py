@@ -9,7 +9,6 @@ arithmetic short,
 
 and the momentum schedule mu_t = .5 (1 - .5 * .96^(t psi)) with psi = momentum_decay.
 """
-import math
 
 import numpy as np
 import pytest
@@ -127,17 +126,9 @@ def torch64():
     dict(), dict(lr=0.05, betas=(0.8, 0.99)), dict(weight_decay=0.1), dict(momentum_decay=0.1, eps=1e-4),
     dict(weight_decay=0.1, decoupled_weight_decay=True), dict(maximize=True),
 ])
-def test_ten_steps_match_torch(kwargs, rng, torch64):
+def test_ten_steps_match_torch(kwargs, rng, follows_torch, torch64):
     torch = torch64
-    p0, grads = rng.standard_normal(4), rng.standard_normal((10, 4))
-    ours = mdl.tensor(p0.copy(), requires_grad=True)
-    theirs = torch.tensor(p0.copy(), requires_grad=True)
-    a, b = optim.NAdam([ours], **kwargs), torch.optim.NAdam([theirs], **kwargs)
-    for g in grads:
-        ours.grad, theirs.grad = g.copy(), torch.tensor(g)
-        a.step()
-        b.step()
-        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+    follows_torch(optim.NAdam, torch.optim.NAdam, kwargs, rng)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
