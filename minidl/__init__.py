@@ -6,7 +6,7 @@
     y.backward()
     x.grad                     # array([2., 4., 6.], dtype=float32)
 """
-from .autograd import Function, Tensor
+from .autograd import Function, Tensor, grad
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .backend import (
     Device,
@@ -35,7 +35,7 @@ from .functional.reduce import (  # torch.prod, torch.var, torch.sort, ...: mini
     all, any, argmax, argmin, argsort, cumsum, logsumexp, prod, sort, std, topk, var,
 )
 from .functional.einsum import einsum
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import load, save
 from .torch_checkpoint import load_pytorch
 

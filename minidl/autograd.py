@@ -31,10 +31,13 @@ Two conveniences sit in the engine rather than in every op:
 * Freeing. After a backward pass the functions drop what they saved (the
   activations), unless ``retain_graph=True``. A second backward through a freed
   graph is an error, never a silent doubling of the gradients.
+
+Gradients of gradients (``create_graph=True``, :func:`grad`): the walk then
+calls each function's :meth:`Function.differentiable_backward`, the same
+formula written with Tensor ops, so the backward pass is itself a graph.
 """
 from __future__ import annotations
 
-import functools
 import weakref
 from typing import Any, Sequence
 
@@ -44,9 +47,10 @@ from . import backend
 from .backend import get_array_module, sum_to_shape
 
 from .grad_mode import enable_grad, is_grad_enabled, no_grad  # noqa: F401  (mdl.no_grad lives there)
+from .torch_habits import TorchHabits, method as _method
 
 # ------------------------------------------------------------------- Function
-class Function:
+class Function(TorchHabits):
     """One differentiable operation: ``forward`` and ``backward`` side by side.
 
     Subclass it and write both on raw arrays (NumPy or CuPy)::
@@ -69,37 +73,13 @@ class Function:
     an op can skip work (a frozen weight costs nothing). A ``None`` (or a
     missing ``return``) for an input that wants a gradient is an error.
 
-    PyTorch habits work too: ``Square.apply(t)`` is ``Square()(t)`` (keyword
-    options go to ``__init__``: ``Scale.apply(t, factor=2)`` is
-    ``Scale(factor=2)(t)``), and ``self.save_for_backward(x)`` in forward with
-    ``x, = self.saved_tensors`` in backward is another way to save arrays
-    (they are arrays here, not Tensors). PyTorch's ``@staticmethod`` form,
-    ``forward(ctx, x)`` / ``backward(ctx, gy)``, works too: ``ctx`` is the
-    Function object itself.
+    PyTorch habits work too (``Square.apply(t)``, ``save_for_backward``, the
+    ``@staticmethod`` form with a ``ctx``): see :mod:`minidl.torch_habits`.
     """
 
     # Set by __call__ when the graph is recorded.
     inputs: tuple
     needs_input_grad: tuple
-
-    @classmethod
-    def apply(cls, *inputs: Any, **options: Any):
-        """PyTorch's spelling: ``MyFunction.apply(x, y, **options)`` = ``MyFunction(**options)(x, y)``."""
-        return cls(**options)(*inputs)
-
-    def save_for_backward(self, *arrays: Any) -> None:
-        """Keep arrays for backward (PyTorch's ``ctx.save_for_backward``)."""
-        self._saved = arrays
-
-    @property
-    def saved_tensors(self) -> tuple:
-        """What :meth:`save_for_backward` kept, as a tuple of arrays."""
-        if "_saved" not in self.__dict__:
-            raise RuntimeError(
-                f"{type(self).__name__}: saved_tensors read before save_for_backward() was called "
-                f"in forward, or after backward freed it (use backward(retain_graph=True) to keep it)"
-            )
-        return self._saved
 
     def __call__(self, *inputs: Any):
         tensors = _as_tensors(inputs)
@@ -123,6 +103,14 @@ class Function:
     def backward(self, *gys: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.backward is not written")
 
+    def differentiable_backward(self, *gys: Any) -> Any:
+        """``backward`` written with Tensor ops on ``self.inputs`` (Tensors), used by
+        ``create_graph=True``: its gradients are graphs, to differentiate again."""
+        raise RuntimeError(
+            f"{type(self).__name__}'s backward is written on raw arrays, so it cannot be differentiated "
+            f"again: create_graph=True (a gradient of a gradient) does not support this op"
+        )
+
     def _release(self) -> None:
         """Forget everything saved for backward (and the inputs): free memory."""
         self.__dict__.clear()
@@ -132,42 +120,15 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def _method(fn: Function, name: str):
-    """``fn.forward`` or ``fn.backward``; a PyTorch-style ``@staticmethod`` gets ``fn`` as its ctx."""
-    for klass in type(fn).__mro__:
-        if name in klass.__dict__:
-            if isinstance(klass.__dict__[name], staticmethod):
-                return functools.partial(klass.__dict__[name].__func__, fn)
-            break
-    return getattr(fn, name)
-
-
 def _as_tensors(inputs: Sequence[Any]) -> tuple:
-    """Turn the arguments of a Function into Tensors.
-
-    Python numbers become constants with the dtype and device of the first
-    Tensor among the inputs, so ``x * 2`` stays float32 on x's device; a
-    Python float next to an integer tensor takes the default float dtype
-    (``int_tensor + 0.5`` is float32, as in PyTorch).
-    """
+    """The arguments of a Function as Tensors; a Python number becomes a constant
+    beside the first Tensor (its device and dtype: :func:`backend.constant_like`)."""
     ref = next((x.data for x in inputs if isinstance(x, Tensor)), None)
     out = []
     for x in inputs:
-        if isinstance(x, Tensor):
-            out.append(x)
-        elif backend.is_array(x):
-            out.append(Tensor(x))
-        elif ref is not None and isinstance(x, (int, float, bool, numpy.generic)):
-            xp = get_array_module(ref)
-            if ref.dtype.kind == "f":
-                dtype = ref.dtype
-            elif isinstance(x, (float, numpy.floating)):
-                dtype = backend.get_default_dtype()
-            else:
-                dtype = numpy.result_type(ref.dtype, x)
-            out.append(Tensor(xp.asarray(x, dtype=dtype)))
-        else:
-            out.append(Tensor(x))
+        if not isinstance(x, Tensor) and ref is not None and isinstance(x, (int, float, bool, numpy.generic)):
+            x = backend.constant_like(x, ref)
+        out.append(x if isinstance(x, Tensor) else Tensor(x))
     return tuple(out)
 
 
@@ -179,8 +140,8 @@ class Tensor:
         data: the array (NumPy, CuPy or the strict stand-in).
         requires_grad: whether gradients flow to (and through) it.
         grad: after ``backward``, dL/d(this tensor), an array of ``data``'s
-            shape on the same device (leaves only, or after ``retain_grad``).
-            It is a plain array, not a Tensor: minidl does first derivatives.
+            shape on the same device (leaves only, or after ``retain_grad``);
+            a Tensor after ``backward(create_graph=True)``.
         creator: the Function that produced it, or None for a leaf.
     """
 
@@ -253,38 +214,21 @@ class Tensor:
         self.grad = None
 
     # ---- backward
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Fill ``.grad`` of every leaf this tensor depends on with dL/dleaf.
 
         Args:
             grad: dL/d(self). May be omitted for a one-element tensor (then 1).
-            retain_graph: keep the saved activations for another backward.
+            retain_graph: keep the saved activations for another backward
+                (default: ``create_graph``).
+            create_graph: record the backward pass too, so that ``.grad`` holds
+                Tensors that can be differentiated again (see :func:`grad`).
         """
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward() on a tensor that does not require grad: no input of the "
-                "computation had requires_grad=True (or it ran under no_grad())"
-            )
-        xp = get_array_module(self.data)
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward() without a gradient needs a one-element output (a loss), "
-                    f"got shape {self.shape}; pass backward(grad=...) of that shape"
-                )
-            grad = xp.ones_like(self.data)
-        else:
-            grad = grad.data if isinstance(grad, Tensor) else grad
-            if not backend.is_array(grad):
-                grad = xp.asarray(grad, dtype=self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward(grad=...) needs shape {self.shape} (the tensor's), got {grad.shape}"
-                )
+        grad = _initial_gradient(self, grad, create_graph)
         if self.creator is None:  # backward on a leaf: its gradient is grad itself
             _accumulate(self, grad)
             return
-        _run_backward(self, grad, retain_graph)
+        _run_backward(self, grad, create_graph if retain_graph is None else retain_graph, create_graph)
 
     # Operators (+, @, <, ...), elementwise methods, reductions, reshaping and
     # indexing are bound onto Tensor from one table: minidl/functional/methods.py.
@@ -293,12 +237,62 @@ class Tensor:
 
 
 # ------------------------------------------------------------ backward engine
-def _topological_order(root: Tensor) -> list:
+def grad(outputs: Tensor, inputs: Sequence[Tensor], grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """d(outputs)/d(inputs), returned, not added into any ``.grad`` (PyTorch's ``autograd.grad``).
+
+    With ``create_graph=True`` the gradients are Tensors in a graph of their own,
+    to differentiate again: ``g, = mdl.grad(f, [x], create_graph=True)`` then
+    ``g.backward()`` puts d2f/dx2 in ``x.grad`` (Newton's method), or ``g`` enters
+    a loss (a gradient penalty). Only the functions between outputs and inputs
+    run. An unused input is an error, or ``None`` with ``allow_unused=True``.
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    wanted = {x: None for x in inputs}
+    g = _initial_gradient(outputs, grad_outputs, create_graph)
+    if outputs in wanted:
+        wanted[outputs] = g
+    elif outputs.creator is not None:
+        _run_backward(outputs, g, create_graph if retain_graph is None else retain_graph, create_graph, wanted)
+    for i, x in enumerate(inputs):
+        if wanted[x] is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {x.shape}) was not used to compute the output (or does not require "
+                f"grad); pass allow_unused=True to get None for it"
+            )
+    return tuple(wanted[x] for x in inputs)
+
+
+def _initial_gradient(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    """dL/d(root) to start from: 1 for a one-element root, else ``grad`` checked."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input of the "
+            "computation had requires_grad=True (or it ran under no_grad())"
+        )
+    xp = get_array_module(root.data)
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient needs a one-element output (a loss), "
+                f"got shape {root.shape}; pass backward(grad=...) of that shape"
+            )
+        grad = xp.ones_like(root.data)
+    elif not (create_graph and isinstance(grad, Tensor)):
+        grad = grad.data if isinstance(grad, Tensor) else grad
+        grad = grad if backend.is_array(grad) else xp.asarray(grad, dtype=root.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(f"backward(grad=...) needs shape {root.shape} (the tensor's), got {grad.shape}")
+    return Tensor(grad) if create_graph and not isinstance(grad, Tensor) else grad
+
+
+def _topological_order(root: Tensor, wanted: dict | None = None) -> list:
     """Functions reachable from ``root``, each after all functions it feeds.
 
     An iterative depth-first search: a function is appended once all of its
     inputs' creators are appended (post-order), using an explicit stack
-    instead of recursion so that very deep graphs work.
+    instead of recursion so that very deep graphs work. With ``wanted``
+    (:func:`grad`), only the functions that lead to a wanted tensor are kept.
     """
     order, visited = [], set()
     stack = [(root.creator, False)]
@@ -314,41 +308,51 @@ def _topological_order(root: Tensor) -> list:
         for x in getattr(fn, "inputs", ()):
             if x.creator is not None and id(x.creator) not in visited:
                 stack.append((x.creator, False))
+    if wanted is not None:  # inputs' creators come first in the order, so one pass decides
+        useful: set = set()
+        for fn in order:
+            if getattr(fn, "_freed", False) or any(x in wanted or id(x.creator) in useful for x in fn.inputs):
+                useful.add(id(fn))
+        order = [fn for fn in order if id(fn) in useful]
     return order
 
 
-def _run_backward(root: Tensor, grad: Any, retain_graph: bool) -> None:
-    order = _topological_order(root)
+def _run_backward(root: Tensor, grad: Any, retain_graph: bool, create_graph: bool = False,
+                  wanted: dict | None = None) -> None:
+    """The chain rule, from ``root`` to the leaves; gradients of ``wanted`` tensors go there, not into ``.grad``."""
+    order = _topological_order(root, wanted)
     # dL/dt for the non-leaf tensors met so far. Keyed by the tensor itself
     # (hashed by identity), which also keeps it alive until its creator runs.
     grads = {root: grad}
-    for fn in reversed(order):  # from the loss towards the leaves
-        if getattr(fn, "_freed", False):
-            raise RuntimeError(
-                "Trying to backward through the graph a second time: its saved values were "
-                "freed by the first backward(). Pass backward(retain_graph=True) the first "
-                "time if you need to go through it again."
-            )
-        gys = []
-        for ref, (shape, dtype) in zip(fn._outputs, fn._output_meta):
-            out = ref()
-            g = grads.pop(out, None) if out is not None else None
-            if g is None:  # an output that did not reach the loss
-                g = get_array_module(grad).zeros(shape, dtype=dtype)
-            gys.append(g)
-        gxs = _check_gradients(fn, _method(fn, "backward")(*gys))
-        for x, gx in zip(fn.inputs, gxs):
-            if gx is None or not x.requires_grad:
-                continue
-            gx = _fit_gradient(fn, x, gx)
-            if x.creator is None:
-                _accumulate(x, gx)
-            else:
-                grads[x] = grads[x] + gx if x in grads else gx
-                if x._retains_grad:
+    with enable_grad() if create_graph else no_grad():  # create_graph: record the backward ops too
+        for fn in reversed(order):  # from the loss towards the leaves
+            if getattr(fn, "_freed", False):
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time: its saved values were freed by the "
+                    "first backward(). Pass backward(retain_graph=True) the first time to go through it again."
+                )
+            gys = []
+            for ref, (shape, dtype) in zip(fn._outputs, fn._output_meta):
+                out = ref()
+                g = grads.pop(out, None) if out is not None else None
+                if g is None:  # an output that did not reach the loss
+                    g = get_array_module(fn.inputs[0].data).zeros(shape, dtype=dtype)
+                    g = Tensor(g) if create_graph else g
+                gys.append(g)
+            step = fn.differentiable_backward if create_graph else _method(fn, "backward")
+            for x, gx in zip(fn.inputs, _check_gradients(fn, step(*gys))):
+                if gx is None or not x.requires_grad:
+                    continue
+                gx = _fit_gradient(fn, x, gx)
+                if wanted is not None:  # grad(): collect the wanted ones, change no .grad
+                    if x in wanted:
+                        wanted[x] = gx if wanted[x] is None else wanted[x] + gx
+                elif x.creator is None or x._retains_grad:
                     _accumulate(x, gx)
-        if not retain_graph:
-            fn._release()
+                if x.creator is not None:
+                    grads[x] = grads[x] + gx if x in grads else gx
+            if not retain_graph:
+                fn._release()
 
 
 def _check_gradients(fn: Function, gxs: Any) -> tuple:
@@ -371,10 +375,10 @@ def _check_gradients(fn: Function, gxs: Any) -> tuple:
 
 
 def _fit_gradient(fn: Function, x: Tensor, gx: Any) -> Any:
-    """Sum a broadcast gradient back to ``x``'s shape; refuse a wrong shape."""
+    """Sum a broadcast gradient back to ``x``'s shape (a Tensor's under create_graph); refuse a wrong shape."""
     if gx.shape != x.shape:
         try:
-            gx = sum_to_shape(gx, x.shape)
+            gx = gx.sum_to_size(x.shape) if isinstance(gx, Tensor) else sum_to_shape(gx, x.shape)
         except ValueError:
             gx = None
         if gx is None or gx.shape != x.shape:
@@ -383,11 +387,14 @@ def _fit_gradient(fn: Function, x: Tensor, gx: Any) -> Any:
                 f"the input's shape {x.shape}"
             )
     if gx.dtype != x.dtype:
-        gx = gx.astype(x.dtype)
+        gx = gx.to(dtype=x.dtype) if isinstance(gx, Tensor) else gx.astype(x.dtype)
     return gx
 
 
 def _accumulate(x: Tensor, gx: Any) -> None:
-    """``x.grad += gx``, keeping a private copy (an op may hand the same array
-    to two inputs, and an optimizer must not change one through the other)."""
-    x.grad = gx.copy() if x.grad is None else x.grad + gx
+    """``x.grad += gx``, keeping a private copy (an op may hand the same array to two inputs,
+    and an optimizer must not change one through the other); a Tensor is never changed in place."""
+    if x.grad is None:
+        x.grad = gx if isinstance(gx, Tensor) else gx.copy()
+    else:
+        x.grad = x.grad + gx

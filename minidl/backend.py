@@ -300,6 +300,21 @@ def from_python(data: Any) -> numpy.ndarray:
     return array
 
 
+def constant_like(value: Any, ref: Any) -> Any:
+    """A Python number as a 0-d array on ``ref``'s device, for ``ref <op> value``.
+
+    It takes ``ref``'s dtype when that is a float, so ``x * 2`` stays float32; a
+    float beside an integer array takes the default float dtype (``int_tensor
+    + 0.5`` is float32, as in PyTorch); an int beside an int array, their common type.
+    """
+    if ref.dtype.kind == "f":
+        dtype = ref.dtype
+    elif isinstance(value, (float, numpy.floating)):
+        dtype = get_default_dtype()
+    else:
+        dtype = numpy.result_type(ref.dtype, value)
+    return get_array_module(ref).asarray(value, dtype=dtype)
+
 
 def scatter_add(target: Any, index: Any, values: Any) -> None:
     """``target[index] += values`` where repeated indices add up (in place).

@@ -17,6 +17,10 @@ still sum to the right numbers. A random v catches it.
 ``fast_mode`` checks one random direction u across all inputs at once:
 (L(x + eps u) - L(x - eps u)) / (2 eps) must equal sum_i <g_i, u_i>. That is
 two forward passes and one backward, whatever the size of the inputs.
+
+:func:`gradgradcheck` checks second derivatives the same way: the first
+derivative, built with ``create_graph=True``, is itself a function of the
+inputs (and of v), and gradcheck compares *its* backward with differences.
 """
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ from typing import Any, Callable
 import numpy
 
 from . import backend
-from .autograd import Tensor, no_grad
+from .autograd import Tensor, enable_grad, grad, no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -100,6 +104,53 @@ def gradcheck(
             raise
         return False
     return True
+
+
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True, seed: int = 0) -> bool:
+    """Check ``fn``'s second derivatives: :func:`gradcheck` of its first derivative.
+
+    With v a fixed random upstream gradient, the first derivative
+
+        h(x, v) = d<v, fn(x)>/dx     (``mdl.grad(..., create_graph=True)``)
+
+    is a graph of the ops' :meth:`~minidl.autograd.Function.differentiable_backward`;
+    gradcheck then compares h's own backward, with respect to x and to v,
+    with central differences of h. (v is an input too, so that an op whose
+    first derivative does not depend on x, a reshape, is still checked: dh/dv
+    is its adjoint.) Arguments as :func:`gradcheck`'s.
+    """
+    args = _as_inputs(inputs)
+    checked = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    if not checked:
+        raise ValueError("gradgradcheck needs at least one input with requires_grad=True")
+    rng = numpy.random.default_rng(seed)
+    vs = [Tensor(_random_like(y.data, rng), requires_grad=True) for y in _outputs(fn, args)]
+    _check_first_derivative(fn, args, checked, vs, atol, rtol)
+
+    def first_derivative(*xs_and_vs):
+        xs, v = list(xs_and_vs[:len(args)]), xs_and_vs[len(args):]
+        with enable_grad():  # (gradcheck evaluates it under no_grad for the differences)
+            total = sum((y * vk).sum() for y, vk in zip(_outputs(fn, xs), v))
+            gs = grad(total, [xs[i] for i in checked], create_graph=True, allow_unused=True)
+        return tuple(g if g is not None else xs[i] * 0 for i, g in zip(checked, gs))
+
+    return gradcheck(first_derivative, [*args, *vs], eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, seed=seed + 1)
+
+
+def _check_first_derivative(fn, args, checked, vs, atol, rtol) -> None:
+    """The create_graph first derivative (differentiable_backward) must equal backward's own."""
+    plain = _analytical(fn, args, checked, [v.data for v in vs])
+    with enable_grad():
+        total = sum((y * v.data).sum() for y, v in zip(_outputs(fn, args), vs))
+        graph = grad(total, [args[i] for i in checked], create_graph=True, allow_unused=True)
+    for i, g1, g2 in zip(checked, plain, graph):
+        if g2 is not None:
+            try:
+                _compare(i, args[i], g2.data, backend.to_numpy(g1).astype(numpy.float64), atol, rtol)
+            except GradcheckError as error:
+                raise GradcheckError(f"differentiable_backward disagrees with backward: {error}") from None
 
 
 # -------------------------------------------------------------------- parts

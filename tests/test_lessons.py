@@ -20,6 +20,9 @@ def check_02(r):
     """Gradient checks: float32 fails even for a right op (with a warning); fast_mode catches a bug."""
     assert r["float32_passed"] == 0 and r["float32_warned"] == 1
     assert r["fast_mode_correct"] == 1 and r["fast_mode_buggy"] == 0
+    # Newton's method (second derivative from create_graph) vs gradient descent, to 1e-10.
+    assert abs(r["newton_x"] - r["descent_x"]) < 1e-8
+    assert r["newton_steps"] <= 8 and r["descent_steps"] >= 10 * r["newton_steps"]
 
 
 def check_03(r):

@@ -45,6 +45,9 @@ class ReLU(Function):
     def backward(self, gy):
         return get_array_module(gy).where(self.mask, gy, 0)
 
+    def differentiable_backward(self, gy):  # t.where(c, other): t where c holds, other elsewhere
+        return gy.where(self.mask, 0)  # (the mask is a constant: relu'' = 0)
+
 
 class LeakyReLU(Function):
     """y = x if x > 0 else slope * x;  gx = gy * (1 if x > 0 else slope)."""
@@ -60,6 +63,9 @@ class LeakyReLU(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         return xp.where(self.mask, gy, gy * self.slope)
+
+    def differentiable_backward(self, gy):
+        return gy.where(self.mask, gy * self.slope)
 
 
 def sigmoid_array(x):
@@ -90,6 +96,10 @@ class Sigmoid(Function):
     def backward(self, gy):
         return gy * self.y * (1 - self.y)
 
+    def differentiable_backward(self, gy):  # y recomputed as a Tensor op, so y' is part of the graph
+        y = self.inputs[0].sigmoid()
+        return gy * y * (1 - y)
+
 
 class Tanh(Function):
     """y = tanh(x);  gx = gy * (1 - y^2)."""
@@ -100,6 +110,10 @@ class Tanh(Function):
 
     def backward(self, gy):
         return gy * (1 - self.y * self.y)
+
+    def differentiable_backward(self, gy):
+        y = self.inputs[0].tanh()
+        return gy * (1 - y * y)
 
 
 def log_softmax_array(x, axis: int = -1):
@@ -138,6 +152,10 @@ class Softmax(Function):
         y = self.y
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
+    def differentiable_backward(self, gy):
+        y = Softmax(self.axis)(self.inputs[0])
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
 
 class LogSoftmax(Function):
     """y_i = x_i - log sum_j exp(x_j) along ``axis`` (see :func:`log_softmax_array`).
@@ -156,6 +174,9 @@ class LogSoftmax(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
+
+    def differentiable_backward(self, gy):
+        return gy - Softmax(self.axis)(self.inputs[0]) * gy.sum(axis=self.axis, keepdims=True)
 
 
 # ---- functional forms
@@ -290,6 +311,11 @@ class SiLU(Function):
         s = self.s
         return gy * s * (1 + self.x * (1 - s))
 
+    def differentiable_backward(self, gy):
+        x = self.inputs[0]
+        s = x.sigmoid()
+        return gy * s * (1 + x * (1 - s))
+
 
 class GELU(Function):
     """The Gaussian error linear unit: y = x Phi(x), Phi the standard normal CDF.
@@ -364,6 +390,9 @@ class Softplus(Function):
 
     def backward(self, gy):
         return get_array_module(gy).where(self.linear, gy, gy * sigmoid_array(self.bx))
+
+    def differentiable_backward(self, gy):
+        return gy.where(self.linear, gy * (self.beta * self.inputs[0]).sigmoid())
 
 
 class Softsign(Function):

@@ -24,6 +24,8 @@ class Add(Function):
     def backward(self, gy):
         return gy, gy
 
+    differentiable_backward = backward  # (only operators on gy: the same code works on Tensors)
+
 
 class Sub(Function):
     """y = a - b;  ga = gy,  gb = -gy."""
@@ -33,6 +35,8 @@ class Sub(Function):
 
     def backward(self, gy):
         return gy, -gy
+
+    differentiable_backward = backward
 
 
 class Mul(Function):
@@ -46,6 +50,10 @@ class Mul(Function):
         ga = gy * self.b if self.needs_input_grad[0] else None
         gb = gy * self.a if self.needs_input_grad[1] else None
         return ga, gb
+
+    def differentiable_backward(self, gy):  # the same formula on the input Tensors
+        (a, b), (want_a, want_b) = self.inputs, self.needs_input_grad
+        return (gy * b if want_a else None), (gy * a if want_b else None)
 
 
 class Div(Function):
@@ -61,6 +69,10 @@ class Div(Function):
         gb = -gy * self.y / self.b if self.needs_input_grad[1] else None
         return ga, gb
 
+    def differentiable_backward(self, gy):
+        (a, b), (want_a, want_b) = self.inputs, self.needs_input_grad
+        return (gy / b if want_a else None), (-gy * a / (b * b) if want_b else None)
+
 
 class Neg(Function):
     """y = -x;  gx = -gy."""
@@ -70,6 +82,8 @@ class Neg(Function):
 
     def backward(self, gy):
         return -gy
+
+    differentiable_backward = backward
 
 
 class Pow(Function):
@@ -101,6 +115,17 @@ class Pow(Function):
             gp = gy * xp.where(at_zero, 0, self.y * xp.log(xp.where(at_zero, 1, x)))
         return gx, gp
 
+    def differentiable_backward(self, gy):  # t.where(c, other): t where c holds, other elsewhere
+        x, p = self.inputs
+        gx = gp = None
+        if self.needs_input_grad[0]:
+            constant = p.data == 0
+            gx = gy * (p * x.where(~constant, 1) ** (p - 1)).where(~constant, 0)
+        if self.needs_input_grad[1]:
+            at_zero = (x.data == 0) & (p.data >= 0)
+            gp = gy * (x**p * x.where(~at_zero, 1).log()).where(~at_zero, 0)
+        return gx, gp
+
 
 class Exp(Function):
     """y = exp(x);  gx = gy * y."""
@@ -111,6 +136,9 @@ class Exp(Function):
 
     def backward(self, gy):
         return gy * self.y
+
+    def differentiable_backward(self, gy):
+        return gy * self.inputs[0].exp()
 
 
 class Log(Function):
@@ -123,6 +151,9 @@ class Log(Function):
     def backward(self, gy):
         return gy / self.x
 
+    def differentiable_backward(self, gy):
+        return gy / self.inputs[0]
+
 
 class Sqrt(Function):
     """y = sqrt(x);  gx = gy / (2 y)."""
@@ -134,6 +165,9 @@ class Sqrt(Function):
     def backward(self, gy):
         return gy / (2 * self.y)
 
+    def differentiable_backward(self, gy):
+        return gy / (2 * self.inputs[0].sqrt())
+
 
 class Abs(Function):
     """y = |x|;  gx = gy * sign(x)  (0 at x = 0, as PyTorch)."""
@@ -144,6 +178,9 @@ class Abs(Function):
 
     def backward(self, gy):
         return gy * get_array_module(gy).sign(self.x)
+
+    def differentiable_backward(self, gy):
+        return gy * self.inputs[0].sign()
 
 
 class Clip(Function):
@@ -172,6 +209,8 @@ class Clip(Function):
         if self.hi is not None:
             keep = keep & (self.x <= self.hi)
         return gy * keep
+
+    differentiable_backward = backward  # (keep is a constant mask)
 
 
 class MatMul(Function):
@@ -218,6 +257,22 @@ class MatMul(Function):
             gb = gb[..., 0] if self.b.ndim == 1 else gb
         return ga, gb
         # END SOLUTION
+
+    def differentiable_backward(self, gy):  # backward's steps on the input Tensors
+        a, b = self.inputs
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a  # (.., n, k)
+        b2 = b.unsqueeze(1) if b.ndim == 1 else b  # (.., k, m)
+        gy = gy.unsqueeze(-1) if b.ndim == 1 else gy
+        gy = gy.unsqueeze(-2) if a.ndim == 1 else gy  # (.., n, m)
+        ga, gb = gy @ swap_last_axes(b2), swap_last_axes(a2) @ gy  # (.., n, k), (.., k, m)
+        return (ga[..., 0, :] if a.ndim == 1 else ga), (gb[..., 0] if b.ndim == 1 else gb)
+
+
+def swap_last_axes(t: Tensor) -> Tensor:
+    """t with its last two axes swapped (the batched transpose), as a Tensor op."""
+    axes = list(range(t.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return t.transpose(*axes)
 
 
 # ---- functional forms (what Tensor's operators call)

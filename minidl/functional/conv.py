@@ -46,6 +46,7 @@ from __future__ import annotations
 from typing import Any, Sequence, Union
 
 from ..autograd import Function, Tensor
+from .arith import swap_last_axes
 from ..backend import get_array_module
 from ..validate import pair, positive_int
 from . import fast
@@ -118,6 +119,9 @@ class Im2col(Function):
     def backward(self, gy):
         return col2im_array(gy, self.x_shape, *self.args, self.out_hw)
 
+    def differentiable_backward(self, gy):
+        return Col2im(self.x_shape, *self.args, self.out_hw)(gy)
+
 
 class Col2im(Function):
     """cols (N, C*kh*kw, OH*OW) -> x (N, C, H, W), PyTorch's ``fold``: adds overlapping patches.
@@ -134,6 +138,9 @@ class Col2im(Function):
 
     def backward(self, gy):
         return im2col_array(gy, *self.args, self.out_hw)
+
+    def differentiable_backward(self, gy):
+        return Im2col(*self.args)(gy)
 
 
 def im2col(
@@ -237,6 +244,28 @@ class Conv2d(Function):
         gw = gw.reshape(self.w.shape)
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
         # END SOLUTION
+
+    def differentiable_backward(self, gy):
+        return conv2d_differentiable_backward(self, gy)
+
+
+def conv2d_differentiable_backward(fn: Function, gy: Tensor) -> tuple:
+    """:meth:`Conv2d.backward`'s three products as Tensor ops, for ``create_graph=True``.
+
+    im2col and col2im are the Functions :class:`Im2col` and :class:`Col2im`
+    (each the other's adjoint), so the gradients can be differentiated again:
+    a gradient penalty through a convnet. The fast paths use it too.
+    """
+    x, w = fn.inputs[:2]
+    (n, c), (o, cg, kh, kw), (oh, ow) = x.shape[:2], w.shape, gy.shape[2:]
+    g, rows = c // cg, cg * kh * kw  # groups; rows of one group's columns
+    args = ((kh, kw), fn.stride, fn.padding, fn.dilation)
+    G = gy.reshape(n, g, o // g, oh * ow)                                         # (N, g, O/g, L)
+    cols = Im2col(*args)(x).reshape(n, g, rows, oh * ow)                          # (N, g, C/g*kh*kw, L)
+    gw = (G @ swap_last_axes(cols)).sum(axis=0).reshape(w.shape)                  # (O, C/g, kh, kw)
+    gcols = swap_last_axes(w.reshape(g, o // g, rows)) @ G                        # (N, g, C/g*kh*kw, L)
+    gx = Col2im(x.shape, *args, (oh, ow))(gcols.reshape(n, c * kh * kw, oh * ow))  # (N, C, H, W)
+    return (gx, gw) if len(fn.inputs) == 2 else (gx, gw, G.sum(axis=(0, 3)).reshape(o))
 
 
 def conv2d(

@@ -41,6 +41,8 @@ class Dropout(Function):
     def backward(self, gy):
         return gy * self.mask
 
+    differentiable_backward = backward  # (the mask is a constant)
+
 
 def _mask(x: Any, shape: tuple, p: float, generator: GeneratorLike) -> Any:
     """keep / (1 - p) of ``shape``, drawn on the CPU, in x's dtype and device."""

@@ -48,6 +48,8 @@ class Maximum(Function):
         gb = gy * (1 - share) if self.needs_input_grad[1] else None
         return ga, gb
 
+    differentiable_backward = backward  # (share is a constant: only operators touch gy)
+
 
 class Minimum(Maximum):
     __doc__ = Maximum.__doc__
@@ -73,6 +75,11 @@ class Where(Function):
         gb = xp.where(self.condition, 0, gy) if self.needs_input_grad[1] else None
         return ga, gb
 
+    def differentiable_backward(self, gy):  # gy.where(c, 0): gy where c holds, else 0
+        ga = gy.where(self.condition, 0) if self.needs_input_grad[0] else None
+        gb = gy.where(~self.condition, 0) if self.needs_input_grad[1] else None
+        return ga, gb
+
 
 # ------------------------------------------------------------------ trigonometry
 class Sin(Function):
@@ -85,6 +92,9 @@ class Sin(Function):
     def backward(self, gy):
         return gy * get_array_module(gy).cos(self.x)
 
+    def differentiable_backward(self, gy):
+        return gy * self.inputs[0].cos()
+
 
 class Cos(Function):
     """y = cos(x);  gx = -gy * sin(x)."""
@@ -96,6 +106,9 @@ class Cos(Function):
     def backward(self, gy):
         return -gy * get_array_module(gy).sin(self.x)
 
+    def differentiable_backward(self, gy):
+        return -gy * self.inputs[0].sin()
+
 
 class Tan(Function):
     """y = tan(x);  gx = gy / cos(x)^2 = gy * (1 + y^2)."""
@@ -106,6 +119,10 @@ class Tan(Function):
 
     def backward(self, gy):
         return gy * (1 + self.y * self.y)
+
+    def differentiable_backward(self, gy):
+        y = self.inputs[0].tan()
+        return gy * (1 + y * y)
 
 
 # ------------------------------------------------------------------ rounding: zero gradient
@@ -128,6 +145,9 @@ class _Step(Function):
 
     def backward(self, gy):
         return get_array_module(gy).zeros_like(gy)
+
+    def differentiable_backward(self, gy):
+        return gy * 0
 
 
 class Floor(_Step):

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module

@@ -25,7 +25,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..validate import non_negative
-from .activation import log_softmax_array, sigmoid_array, softplus_array
+from .activation import LogSoftmax, Softmax, log_softmax_array, sigmoid_array, softplus_array
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -123,6 +123,15 @@ class CrossEntropy(Function):
         if self.needs_input_grad[1]:
             w = 1 if self.weight is None else self.weight
             gt = -g * w * self.logp  # (M, C)
+        return gx, gt
+
+    def differentiable_backward(self, gy):  # the same formulas on the input Tensors
+        x, target = self.inputs
+        g = _spread(gy, self.reduction, self.divisor)
+        wt = target if self.weight is None else target * self.weight  # (M, C)
+        w = 1 if self.weight is None else self.weight
+        gx = g * (Softmax(1)(x) * wt.sum(axis=1, keepdims=True) - wt) if self.needs_input_grad[0] else None
+        gt = -g * w * LogSoftmax(1)(x) if self.needs_input_grad[1] else None
         return gx, gt
 
 
@@ -352,6 +361,12 @@ class MSE(Function):
     def backward(self, gy):
         scale = 1.0 / self.diff.size if self.reduction == "mean" else 1.0
         gx = 2 * self.diff * (gy * scale)
+        return (gx if self.needs_input_grad[0] else None), (-gx if self.needs_input_grad[1] else None)
+
+    def differentiable_backward(self, gy):
+        x, t = self.inputs
+        scale = 1.0 / self.diff.size if self.reduction == "mean" else 1.0
+        gx = 2 * (x - t) * (gy * scale)
         return (gx if self.needs_input_grad[0] else None), (-gx if self.needs_input_grad[1] else None)
 
 

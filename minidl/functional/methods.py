@@ -46,6 +46,14 @@ def _reduction(fn: Callable) -> Callable:
     return method
 
 
+def _flip(self, *dims, **kwargs):
+    """``t.flip(0, 1)``, ``t.flip((0, 1))`` or ``t.flip(dims=(0, 1))``, as PyTorch."""
+    if kwargs.keys() - {"dims"} or (dims and kwargs):
+        raise TypeError(f"flip() takes the dims positionally or as dims=, got {dims} and {kwargs}")
+    dims = kwargs["dims"] if kwargs else dims[0] if len(dims) == 1 else dims
+    return shape.flip(self, dims)
+
+
 def _to(self, device: Any = None, dtype: Any = None):
     """A copy on ``device`` and/or of ``dtype``; differentiable (the gradient moves back)."""
     return self if device is None and dtype is None else shape.ToDevice(device, dtype)(self)
@@ -170,7 +178,7 @@ TABLE = {
     "transpose": shape.transpose, "T": property(lambda self: shape.transpose(self)),
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
     "__getitem__": shape.getitem, "__setitem__": _setitem,
-    "flip": lambda self, *dims: shape.flip(self, dims), "roll": shape.roll,
+    "flip": _flip, "roll": shape.roll, "sum_to_size": shape.sum_to_size,
     "expand": shape.expand, "repeat": shape.repeat, "repeat_interleave": shape.repeat_interleave,
     "split": shape.split, "chunk": shape.chunk, "unflatten": shape.unflatten,
     "permute": shape.permute, "clone": shape.clone, "gather": shape.gather, "scatter_add": shape.scatter_add,

@@ -30,6 +30,11 @@ def _restore_axes(gy, axes: tuple, keepdims: bool):
     return gy
 
 
+def _restore_axes_tensor(gy: Tensor, shape: tuple, axes: tuple, keepdims: bool) -> Tensor:
+    """:func:`_restore_axes` as a Tensor op: gy with length-1 axes where the reduced ones were."""
+    return gy if keepdims else gy.reshape(tuple(1 if a in axes else n for a, n in enumerate(shape)))
+
+
 def _pick(who: str, axis, dim, keepdims=False, keepdim=None) -> tuple:
     """(axis, keepdims) from NumPy's or PyTorch's spelling of each (one of the two)."""
     if dim is not None and axis is not None:
@@ -54,6 +59,9 @@ class Sum(Function):
         xp = get_array_module(gy)
         return xp.broadcast_to(_restore_axes(gy, self.axes, self.keepdims), self.shape)
 
+    def differentiable_backward(self, gy):
+        return _restore_axes_tensor(gy, self.shape, self.axes, self.keepdims).expand(*self.shape)
+
 
 class Mean(Function):
     """y = mean of x over ``axis`` (n values);  gx = gy / n over those axes."""
@@ -73,6 +81,9 @@ class Mean(Function):
         xp = get_array_module(gy)
         g = _restore_axes(gy, self.axes, self.keepdims) / self.n
         return xp.broadcast_to(g, self.shape)
+
+    def differentiable_backward(self, gy):
+        return (_restore_axes_tensor(gy, self.shape, self.axes, self.keepdims) / self.n).expand(*self.shape)
 
 
 class Max(Function):
@@ -103,6 +114,11 @@ class Max(Function):
         hit = self.x == self.y  # (x.shape) True at the extreme values
         count = hit.sum(axis=self.axes, keepdims=True).astype(gy.dtype)  # (in gy's dtype: no float64 temporaries)
         return hit * (_restore_axes(gy, self.axes, self.keepdims) / count)
+
+    def differentiable_backward(self, gy):  # hit and count are constants
+        hit = self.x == self.y
+        count = hit.sum(axis=self.axes, keepdims=True).astype(gy.dtype)
+        return (_restore_axes_tensor(gy, self.x.shape, self.axes, self.keepdims) / count) * hit
 
 
 class Min(Max):

@@ -48,6 +48,9 @@ class Reshape(Function):
     def backward(self, gy):
         return gy.reshape(self.in_shape)
 
+    def differentiable_backward(self, gy):  # each adjoint below is itself an op: its Function applied to gy
+        return Reshape(self.in_shape)(gy)
+
 
 class Transpose(Function):
     """y = x with its axes permuted (NumPy's ``transpose``; no axes = reverse them).
@@ -76,11 +79,29 @@ class Transpose(Function):
         inverse = tuple(numpy.argsort(self.perm))  # (the inverse permutation)
         return gy.transpose(inverse)
 
+    def differentiable_backward(self, gy):
+        return Transpose(tuple(int(a) for a in numpy.argsort(self.perm)), self.op)(gy)
+
 
 def _is_basic(index: Any) -> bool:
     """Basic indexing (ints, slices, None, ...) never repeats an element."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice)) for p in parts)
+
+
+def place_array(shape: tuple, index: Any, values: Any) -> Any:
+    """Zeros of ``shape`` with ``values`` added at ``index``, repeated indices summed.
+
+    Fancy indexing may pick the same element twice (``x[[0, 0]]``); a plain
+    ``out[index] = values`` would then keep only one of the two, so repeated
+    indices go through ``scatter_add`` (NumPy's ``add.at``).
+    """
+    out = get_array_module(values).zeros(shape, dtype=values.dtype)
+    if _is_basic(index):
+        out[index] = values
+    else:
+        backend.scatter_add(out, index, values)
+    return out
 
 
 class GetItem(Function):
@@ -100,13 +121,30 @@ class GetItem(Function):
         return x[self.index]
 
     def backward(self, gy):
-        xp = get_array_module(gy)
-        gx = xp.zeros(self.shape, dtype=gy.dtype)
-        if _is_basic(self.index):
-            gx[self.index] = gy
-        else:
-            backend.scatter_add(gx, self.index, gy)
-        return gx
+        return place_array(self.shape, self.index, gy)
+
+    def differentiable_backward(self, gy):
+        return Place(self.shape, self.index)(gy)
+
+
+class Place(Function):
+    """y = zeros of ``shape`` with x added at ``index``: the adjoint of indexing, as an op.
+
+    ``GetItem``'s backward as a Function of its own, so that a gradient taken
+    through indexing can be differentiated again; its adjoint is indexing: gx = gy[index].
+    """
+
+    def __init__(self, shape: tuple, index: Any):
+        self.shape, self.index = shape, index
+
+    def forward(self, x):
+        return place_array(self.shape, self.index, x)
+
+    def backward(self, gy):
+        return gy[self.index]
+
+    def differentiable_backward(self, gy):
+        return GetItem(self.index)(gy)
 
 
 class Concat(Function):
@@ -128,6 +166,9 @@ class Concat(Function):
         cuts = numpy.cumsum(self.sizes)[:-1].tolist()
         return tuple(xp.split(gy, cuts, axis=self.axis))
 
+    def differentiable_backward(self, gy):
+        return Split(self.sizes, self.axis)(gy)
+
 
 class Stack(Function):
     """y = the inputs stacked along a new ``axis``;  each gx = gy taken along it."""
@@ -143,6 +184,10 @@ class Stack(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         return tuple(xp.moveaxis(gy, self.axis, 0))
+
+    def differentiable_backward(self, gy):
+        before = (slice(None),) * self.axis
+        return tuple(GetItem(before + (i,))(gy) for i in range(gy.shape[self.axis]))
 
 
 class ToDevice(Function):
@@ -161,6 +206,9 @@ class ToDevice(Function):
     def backward(self, gy):
         return backend.to_device(gy, self.src_device).astype(self.src_dtype, copy=False)
 
+    def differentiable_backward(self, gy):
+        return ToDevice(self.src_device, self.src_dtype)(gy)
+
 
 class Flip(Function):
     """y = x with the order of the elements along ``dims`` reversed: y[i] = x[n - 1 - i].
@@ -177,6 +225,9 @@ class Flip(Function):
     def backward(self, gy):
         return get_array_module(gy).flip(gy, axis=self.dims)
 
+    def differentiable_backward(self, gy):
+        return Flip(self.dims)(gy)
+
 
 class Roll(Function):
     """y = x shifted by ``shifts`` along ``dims``, wrapping around: y[(i + s) % n] = x[i].
@@ -192,8 +243,14 @@ class Roll(Function):
         return get_array_module(x).roll(x, self.shifts, axis=self.dims)
 
     def backward(self, gy):
-        back = -self.shifts if self.dims is None else tuple(-s for s in self.shifts)
-        return get_array_module(gy).roll(gy, back, axis=self.dims)
+        return get_array_module(gy).roll(gy, self._back(), axis=self.dims)
+
+    def differentiable_backward(self, gy):
+        return Roll(self._back(), self.dims)(gy)
+
+    def _back(self):
+        """The shifts that undo this roll."""
+        return -self.shifts if self.dims is None else tuple(-s for s in self.shifts)
 
 
 class Expand(Function):
@@ -213,6 +270,29 @@ class Expand(Function):
 
     def backward(self, gy):
         return backend.sum_to_shape(gy, self.in_shape)
+
+    def differentiable_backward(self, gy):
+        return SumTo(self.in_shape)(gy)
+
+
+class SumTo(Function):
+    """y = x summed down to ``shape`` (the axes broadcasting added or grew): Tensor.sum_to_size.
+
+    The adjoint of :class:`Expand`, and Expand is its adjoint: gx = gy broadcast back to x's shape.
+    """
+
+    def __init__(self, shape: tuple):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return backend.sum_to_shape(x, self.shape)
+
+    def backward(self, gy):
+        return get_array_module(gy).broadcast_to(gy, self.in_shape)
+
+    def differentiable_backward(self, gy):
+        return Expand(self.in_shape)(gy)
 
 
 class Repeat(Function):
@@ -283,6 +363,9 @@ class Split(Function):
     def backward(self, *gys):
         return get_array_module(*gys).concatenate(gys, axis=self.dim)
 
+    def differentiable_backward(self, *gys):
+        return Concat(self.dim)(*gys)
+
 
 class Clone(Function):
     """y = a copy of x (new memory, same values);  gx = gy (the identity's adjoint is itself)."""
@@ -292,6 +375,8 @@ class Clone(Function):
 
     def backward(self, gy):
         return gy
+
+    differentiable_backward = backward
 
 
 def _coordinates(index, dim: int) -> tuple:
@@ -628,6 +713,22 @@ def expand(input: Any, *sizes: Any) -> Tensor:
                              f"dimension can grow (sizes {sizes_}, shape {shape})")
         target.append(size)
     return Expand(tuple(target))(x)
+
+
+def sum_to_size(input: Any, *size: Any) -> Tensor:
+    """Sum ``input`` down to ``size``, undoing a broadcast (``Tensor.sum_to_size``).
+
+    ``x`` of shape (3, 4): ``x.sum_to_size(1, 4)`` sums the rows, ``x.sum_to_size(4)``
+    too, dropping the axis. ``size`` must be a shape that broadcasts to input's.
+    """
+    (x,) = _as_tensors([input])
+    target = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    try:
+        if numpy.broadcast_shapes(target, x.shape) != tuple(x.shape):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"sum_to_size: size {target} does not broadcast to the input's shape {tuple(x.shape)}") from None
+    return SumTo(target)(x)
 
 
 def repeat(input: Any, *sizes: Any) -> Tensor:

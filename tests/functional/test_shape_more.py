@@ -464,3 +464,27 @@ def test_split_backward_is_the_adjoint(device, rng):
     ys = [xp.asarray(rng.standard_normal(p.shape)) for p in pieces]
     left = sum(float((p * y).sum()) for p, y in zip(pieces, ys))
     assert np.isclose(left, float((x * op.backward(*ys)).sum()))
+
+
+def test_flip_method_takes_dims_every_way(device):
+    x = mdl.tensor(np.arange(6.0).reshape(2, 3), device=device)
+    expected = np.arange(6.0).reshape(2, 3)[::-1, ::-1]
+    for flipped in (x.flip(0, 1), x.flip((0, 1)), x.flip(dims=(0, 1)), x.flip(dims=[0, 1])):
+        assert np.array_equal(mdl.backend.to_numpy(flipped.data), expected)
+    assert np.array_equal(mdl.backend.to_numpy(x.flip(dims=1).data), np.arange(6.0).reshape(2, 3)[:, ::-1])
+    with pytest.raises(TypeError, match="dims positionally or as dims="):
+        x.flip(0, dims=1)
+    with pytest.raises(TypeError, match="dims positionally or as dims="):
+        x.flip(axis=0)
+
+
+def test_sum_to_size_undoes_a_broadcast(device):
+    x = mdl.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True, device=device)
+    assert np.array_equal(mdl.backend.to_numpy(x.sum_to_size(1, 4).data), np.arange(12.0).reshape(3, 4).sum(0, keepdims=True))
+    assert x.sum_to_size(4).shape == (4,)
+    assert x.sum_to_size((3, 1)).shape == (3, 1)
+    assert mdl.gradcheck(lambda t: t.sum_to_size(3, 1), [np.random.default_rng(0).standard_normal((2, 3, 4))])
+    with pytest.raises(ValueError, match=r"sum_to_size: size \(2, 4\) does not broadcast to the input's shape \(3, 4\)"):
+        x.sum_to_size(2, 4)
+    with pytest.raises(ValueError, match="does not broadcast"):
+        x.sum_to_size(1, 1, 3, 4, 5)

@@ -206,6 +206,10 @@ class Conv2d(Function):
         rows = x.shape[1] // self.groups * self.kernel[0] * self.kernel[1]  # C/g*kh*kw (not -1: N may be 0)
         return cols.reshape(self.groups, rows, x.shape[0] * self.out_hw[0] * self.out_hw[1])
 
+    def differentiable_backward(self, gy):  # create_graph=True: the reference's products, as Tensor ops
+        from ..conv import conv2d_differentiable_backward  # (here, not on top: conv.py imports this file)
+        return conv2d_differentiable_backward(self, gy)
+
     def backward(self, gy):
         xp = get_array_module(gy)
         n = self.x_shape[0]

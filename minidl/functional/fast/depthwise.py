@@ -50,6 +50,10 @@ class DepthwiseConv2d(Function):
             y += b.reshape(1, c, 1, 1)
         return y
 
+    def differentiable_backward(self, gy):  # create_graph=True: the reference's products, as Tensor ops
+        from ..conv import conv2d_differentiable_backward  # (here, not on top: conv.py imports this file)
+        return conv2d_differentiable_backward(self, gy)
+
     def backward(self, gy):
         xp = get_array_module(gy)
         n, c, h, width = self.x_shape
