@@ -44,6 +44,6 @@ from . import functional  # noqa: E402  (the ops; they need Function and Tensor 
 functional.methods.bind(Tensor)  # Tensor's operators and methods: the table in functional/methods.py
 
 from . import nn, optim  # noqa: E402  (subpackages, after the core names they use)
-from . import augment, data, ensemble, models, train, transfer  # noqa: E402
+from . import augment, data, distributed, ensemble, models, train, transfer  # noqa: E402
 
 __version__ = "0.1.0"

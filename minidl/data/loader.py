@@ -55,6 +55,13 @@ class DataLoader:
         prefetch: batches prepared ahead in a background thread (0: none).
         device: where batches go ("cpu", "cuda", "strict"...; None: the
             default device at the time each batch is made).
+        num_replicas, rank: data parallelism (PyTorch's DistributedSampler):
+            this loader yields only rank ``rank``'s shard of every epoch, out
+            of ``num_replicas``. All ranks draw the same permutation (same
+            seed), pad it by repeating its start to a multiple of
+            num_replicas, and rank r takes every num_replicas-th sample from
+            r. So the ranks' first batches together are the first
+            ``num_replicas * batch_size`` samples of one process's order.
 
     ``len(loader)`` is the number of batches in an epoch. ``loader.epoch`` is
     the epoch the next ``for`` loop will run.
@@ -62,7 +69,7 @@ class DataLoader:
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  transform: Optional[Callable] = None, seed: Optional[int] = None, prefetch: int = 0,
-                 device: Any = None):
+                 device: Any = None, num_replicas: int = 1, rank: int = 0):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
         positive_int(batch_size, "batch_size", "DataLoader")
@@ -73,6 +80,13 @@ class DataLoader:
             raise ValueError(f"seed must be an int >= 0 or None, got {seed!r}")
         if len(dataset) == 0:
             raise ValueError("the dataset is empty")
+        positive_int(num_replicas, "num_replicas", "DataLoader")
+        positive_int(rank, "rank", "DataLoader", minimum=0)
+        if rank >= num_replicas:
+            raise ValueError(f"DataLoader: rank must be in [0, num_replicas), got rank {rank} of {num_replicas}")
+        if seed is None and num_replicas > 1:
+            raise ValueError("DataLoader: with num_replicas > 1 give a seed, so that every rank draws the same order")
+        self.num_replicas, self.rank = int(num_replicas), int(rank)
         self.dataset = dataset
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), bool(shuffle), bool(drop_last)
         self.transform, self.prefetch = transform, int(prefetch)
@@ -82,7 +96,7 @@ class DataLoader:
 
     # ------------------------------------------------------------ bookkeeping
     def __len__(self) -> int:
-        n, b = len(self.dataset), self.batch_size
+        n, b = -(-len(self.dataset) // self.num_replicas), self.batch_size  # this rank's samples
         return n // b if self.drop_last else -(-n // b)  # -(-n // b) is n / b rounded up
 
     def order(self, epoch: int) -> numpy.ndarray:
@@ -94,8 +108,11 @@ class DataLoader:
         return numpy.random.default_rng([self.seed, int(epoch)]).permutation(n)
 
     def batch_indices(self, epoch: int) -> list:
-        """The dataset indices of each batch of ``epoch``, in order."""
+        """The dataset indices of each batch of ``epoch``, in order (this rank's shard)."""
         order = self.order(epoch)
+        if self.num_replicas > 1:
+            padded = -(-len(order) // self.num_replicas) * self.num_replicas
+            order = numpy.resize(order, padded)[self.rank::self.num_replicas]  # resize repeats the start
         stop = len(self) * self.batch_size if self.drop_last else len(order)
         return [order[i : min(i + self.batch_size, stop)] for i in range(0, stop, self.batch_size)]
 

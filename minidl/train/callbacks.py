@@ -296,7 +296,7 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         path = self._path(epoch, logs)
-        if not self._should_save(epoch, logs, path):
+        if not self._should_save(epoch, logs, path) or not _main_process(self):
             return
         if path.is_dir():
             raise IsADirectoryError(f"ModelCheckpoint filepath is an existing directory: {path}; name a file")
@@ -376,6 +376,8 @@ class CSVLogger(Callback):
     def on_train_begin(self, logs=None):
         resumed = self.params.get("initial_epoch", 0) > 0
         self.keys = None
+        if not _main_process(self):
+            return
         if (self.append or resumed) and self.filename.exists() and self.filename.stat().st_size > 0:
             with open(self.filename, newline="") as f:
                 header = next(csv.reader(f, delimiter=self.separator), None)
@@ -400,6 +402,8 @@ class CSVLogger(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if not _main_process(self):
+            return
         new_file = self.keys is None
         if new_file:
             self.keys = sorted(logs)
@@ -408,6 +412,11 @@ class CSVLogger(Callback):
             if new_file:
                 writer.writerow(["epoch"] + self.keys)
             writer.writerow([epoch] + ["NA" if logs.get(k) is None else logs[k] for k in self.keys])
+
+
+def _main_process(callback: Callback) -> bool:
+    """False on the ranks > 0 of a data-parallel fit: only rank 0 writes files."""
+    return callback.params.get("is_main_process", True)
 
 
 def _epoch_of(row: list) -> Optional[int]:

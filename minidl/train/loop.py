@@ -48,6 +48,7 @@ from .. import backend, serialization
 from ..autograd import Tensor, no_grad
 from ..data.dataset import Subset, TensorDataset
 from ..data.loader import DataLoader
+from ..distributed.ddp import DistributedDataParallel
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..validate import positive_int
 from . import metrics as M
@@ -212,6 +213,12 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
             with ``resume_from``, a checkpoint of another run (or of none) is
             refused with a ValueError before anything changes.
 
+    Data parallel: when ``model`` is a :class:`~minidl.distributed.DistributedDataParallel`
+    (and the loaders are sharded with ``num_replicas``/``rank``), the gradients
+    are averaged over the ranks before every step; the epoch's logs are the
+    mean over the ranks, the same on all, so callbacks decide alike; only
+    rank 0 shows progress and writes checkpoints, ModelCheckpoint and CSVLogger files.
+
     It first calls :func:`minidl.backend.keep_freed_memory` (a faster allocator
     setting for training loops). Logs recorded per epoch: loss, each metric, val_loss and val_<metric>
     (with validation data), lr (the first param group's rate during the
@@ -228,6 +235,9 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
     user_loader = train_loader
     train_loader, val_loader = _validation(train_loader, val_loader, validation_data, validation_split)
     backend.keep_freed_memory()  # reuse each step's large arrays instead of re-mapping them (backend docs)
+    comm = model.comm if isinstance(model, DistributedDataParallel) else None
+    main = comm is None or comm.rank == 0
+    verbose = verbose if main else 0
     history = History()
     callbacks = list(callbacks)
     loaders = [loader for loader in (train_loader, val_loader) if loader is not None]
@@ -249,7 +259,7 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
     progress = ProgressBar(verbose)
     steps = len(train_loader) if hasattr(train_loader, "__len__") else None
     params = {"epochs": int(epochs), "steps": steps, "optimizer": optimizer, "initial_epoch": int(initial_epoch),
-              "verbose": verbose, "state_parts": parts}
+              "verbose": verbose, "state_parts": parts, "is_main_process": main}
     cbs = CallbackList([progress] + callbacks, model, params)
     was_training = getattr(model, "training", True)
     model.stop_training = False
@@ -264,6 +274,8 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
             if val_loader is not None:
                 val = evaluate(model, val_loader, loss, metrics)
                 logs.update({f"val_{k}": v for k, v in val.items()})
+            if comm is not None:
+                logs = _mean_over_ranks(logs, comm)
             logs["lr"] = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with
             logs["time"] = time.perf_counter() - start
             if scheduler is not None:
@@ -273,8 +285,10 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
                     scheduler.step()
             history.append(epoch, logs)
             cbs.on_epoch_end(epoch, logs)
-            if checkpoint is not None:
+            if checkpoint is not None and main:
                 save_checkpoint(checkpoint, model, epoch=epoch, **parts)
+            if comm is not None:
+                comm.barrier()  # the checkpoint is complete before any rank goes on
             if model.stop_training:
                 break
         cbs.on_train_end()
@@ -284,6 +298,14 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
         if train_loader is not user_loader:  # a split copy: the caller's loader moves on to the next epoch too
             user_loader.epoch = train_loader.epoch
     return history
+
+
+def _mean_over_ranks(logs: dict, comm: Any) -> dict:
+    """Each logged number averaged over the ranks (their shards have the same size)."""
+    keys = sorted(logs)
+    values = numpy.array([float(logs[k]) for k in keys], dtype=numpy.float64)
+    comm.all_reduce(values)
+    return {k: float(v) / comm.world_size for k, v in zip(keys, values)}
 
 
 def _train_epoch(model: Any, loader: Iterable, loss: Callable, optimizer: Any, metrics: Sequence[str],
@@ -297,6 +319,8 @@ def _train_epoch(model: Any, loader: Iterable, loss: Callable, optimizer: Any, m
         value = loss(out, y)
         optimizer.zero_grad()
         value.backward()
+        if isinstance(model, DistributedDataParallel):
+            model.sync_gradients()  # every rank: the mean gradient of the whole global batch
         optimizer.step()
         running.add(value.item(), _array(out), y)
         cbs.on_batch_end(step, running.logs())

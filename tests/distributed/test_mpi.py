@@ -1,0 +1,87 @@
+"""Two MPI processes on this machine train exactly as one process on the whole batch.
+
+Each test starts ``mpiexec -n 2`` on ``worker.py`` (skipped when mpi4py or
+mpiexec is missing: ``pip install 'minidl[distributed]'``), then compares
+what the ranks saved with one process trained here on the same global
+batches in the same order. float64 throughout: the two sides add the same
+numbers in a different order (two half-batch means averaged, against one
+mean), so they agree to about 1e-15 per step, far inside the 1e-10 asserted.
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minidl as mdl
+from minidl import nn
+from minidl.data import DataLoader
+from minidl.optim import SGD
+from minidl.train import fit
+
+pytest.importorskip("mpi4py")
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+import worker  # noqa: E402  (tests/distributed/worker.py)
+
+MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+if MPIEXEC is None:
+    pytest.skip("no mpiexec (pip install mpich)", allow_module_level=True)
+
+
+def run_ranks(scenario: str, out: Path, expect_ok: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(HERE.parents[1]))
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(HERE / "worker.py"), scenario, str(out)],
+                          capture_output=True, text=True, timeout=timeout, env=env, stdin=subprocess.DEVNULL)
+    if expect_ok:
+        assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+def one_process_reference(epochs: int = 3):
+    """Rank 0's starting weights, one process, global batch 16 = 2 ranks x 8."""
+    net = worker.model(seed=0)
+    loader = DataLoader(worker.data(), batch_size=16, shuffle=True, seed=3)
+    opt = SGD(net.parameters(), lr=0.1, momentum=0.9)
+    history = fit(net, loader, nn.CrossEntropyLoss(), opt, epochs=epochs, verbose=0)
+    return net.state_dict(), np.array(history["loss"])
+
+
+@pytest.mark.parametrize("scenario", ["fit", "loop"])
+def test_two_ranks_equal_one_process_with_the_whole_batch(tmp_path, scenario):
+    run_ranks(scenario, tmp_path)
+    expected, losses = one_process_reference()
+    for rank in (0, 1):
+        got = mdl.load(tmp_path / f"weights{rank}.npz")
+        assert got.keys() == expected.keys()
+        for name in expected:
+            np.testing.assert_allclose(got[name], expected[name], rtol=0, atol=1e-10, err_msg=f"rank {rank} {name}")
+    if scenario == "fit":
+        # The logged loss: the mean over the ranks of each rank's shard mean = the one-process epoch mean.
+        for rank in (0, 1):
+            np.testing.assert_allclose(np.load(tmp_path / f"losses{rank}.npy"), losses, rtol=1e-10)
+        assert (tmp_path / "ckpt.npz").exists()  # written once, by rank 0
+
+
+def test_batch_norm_buffers_are_rank_zeros_on_every_rank(tmp_path):
+    run_ranks("batchnorm", tmp_path)
+    a, b = mdl.load(tmp_path / "weights0.npz"), mdl.load(tmp_path / "weights1.npz")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert not np.allclose(a["1.running_mean"], 0)  # the statistics did move
+
+
+def test_different_models_on_the_ranks_are_refused(tmp_path):
+    done = run_ranks("mismatch", tmp_path, expect_ok=False)
+    assert done.returncode != 0
+    assert "model differs from another rank's" in done.stderr
+
+
+def test_a_rank_that_dies_stops_the_others(tmp_path):
+    done = run_ranks("die", tmp_path, expect_ok=False, timeout=60)  # (a hang would time out)
+    assert done.returncode != 0
+    assert "rank 1 of 2 failed; stopping every rank" in done.stderr
+    assert "rank 1 fell over" in done.stderr

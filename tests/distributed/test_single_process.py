@@ -1,0 +1,80 @@
+"""The parts of data parallelism that one process can check: shards, buckets, the one-rank communicator."""
+import numpy as np
+import pytest
+
+import minidl as mdl
+from minidl import nn
+from minidl.data import DataLoader, TensorDataset
+from minidl.distributed import DistributedDataParallel, SingleProcess, average_gradients, init
+from minidl.distributed.ddp import _buckets
+
+
+def dataset(n):
+    return TensorDataset(np.arange(n, dtype=np.float32).reshape(n, 1), np.arange(n))
+
+
+@pytest.mark.parametrize("n, ranks", [(64, 2), (10, 3), (7, 4)])
+def test_shards_are_disjoint_and_together_make_one_process_order(n, ranks):
+    full = DataLoader(dataset(n), batch_size=4, shuffle=True, seed=5)
+    shards = [DataLoader(dataset(n), batch_size=4, shuffle=True, seed=5, num_replicas=ranks, rank=r)
+              for r in range(ranks)]
+    for epoch in (0, 1):
+        order = full.order(epoch)
+        picked = [np.concatenate(s.batch_indices(epoch)) for s in shards]
+        per_rank = -(-n // ranks)
+        assert all(len(p) == per_rank for p in picked)  # padded: the same number of samples everywhere
+        interleaved = np.stack(picked, axis=1).reshape(-1)  # rank 0's first, rank 1's first, ...
+        assert np.array_equal(interleaved, np.resize(order, per_rank * ranks))
+        if n % ranks == 0:
+            assert sorted(interleaved) == list(range(n))  # disjoint, nothing repeated
+    assert len(shards[0]) == -(-(-(-n // ranks)) // 4)
+
+
+def test_first_batches_of_the_ranks_are_the_first_global_batch():
+    full = DataLoader(dataset(64), batch_size=16, shuffle=True, seed=1)
+    shards = [DataLoader(dataset(64), batch_size=8, shuffle=True, seed=1, num_replicas=2, rank=r) for r in (0, 1)]
+    first = np.concatenate([s.batch_indices(0)[0] for s in shards])
+    assert sorted(first) == sorted(full.batch_indices(0)[0])
+
+
+def test_shard_arguments_are_checked():
+    with pytest.raises(ValueError, match=r"rank must be in \[0, num_replicas\), got rank 2 of 2"):
+        DataLoader(dataset(8), seed=0, num_replicas=2, rank=2)
+    with pytest.raises(ValueError, match="give a seed"):
+        DataLoader(dataset(8), shuffle=True, num_replicas=2, rank=0)
+    with pytest.raises(ValueError, match="num_replicas"):
+        DataLoader(dataset(8), seed=0, num_replicas=0)
+
+
+def test_buckets_group_by_size_and_dtype_last_layer_first():
+    ps = [nn.Parameter(np.zeros(n, dtype=d)) for n, d in [(10, "float32"), (10, "float32"), (30, "float32"),
+                                                         (5, "float64"), (5, "float64")]]
+    buckets = _buckets(ps, bucket_bytes=100)  # 25 float32 values or 12 float64 per bucket
+    position = {id(p): i for i, p in enumerate(ps)}
+    assert [[position[id(p)] for p in b] for b in buckets] == [[4, 3], [2], [1, 0]]
+
+
+def test_one_process_is_the_identity():
+    comm = init("single")
+    assert isinstance(comm, SingleProcess) and (comm.rank, comm.world_size) == (0, 1)
+    a = np.arange(3.0)
+    assert comm.all_reduce(a) is a and np.array_equal(a, [0, 1, 2])
+    net = DistributedDataParallel(nn.Linear(3, 2), comm)
+    x = mdl.tensor(np.ones((4, 3), dtype=np.float32))
+    net(x).sum().backward()
+    before = [p.grad.copy() for p in net.parameters()]
+    net.sync_gradients()
+    assert all(np.array_equal(b, p.grad) for b, p in zip(before, net.parameters()))
+    assert list(net.state_dict()) == ["module.weight", "module.bias"]
+    average_gradients([], comm)  # nothing to do
+
+
+def test_bad_setups_say_what_is_wrong():
+    with pytest.raises(ValueError, match="backend must be 'auto', 'mpi', 'nccl' or 'single'"):
+        init("gloo")
+    with pytest.raises(TypeError, match="needs a Module"):
+        DistributedDataParallel(lambda x: x, SingleProcess())
+    with pytest.raises(ValueError, match="all_reduce: op must be one of"):
+        SingleProcess().all_reduce(np.zeros(2), op="mean")
+    with pytest.raises(ValueError, match="contiguous"):
+        SingleProcess().all_reduce(np.zeros((4, 4))[:, ::2])
