@@ -34,8 +34,9 @@ every output pixel is two matrix products, and the backward their transposes
     gx = A_h^T @ gy @ A_w         (H, OH) @ (N, C, OH, OW) @ (OW, W) -> (N, C, H, W)
 
 (A is dense, m*n numbers an axis: small for the images of a course.)
-Source coordinates are computed in the input's float type, as PyTorch does,
-so ``floor`` picks the same pixel as PyTorch's.
+Source coordinates are computed as PyTorch computes them (nearest in
+float32, bilinear in the input's float type), so ``floor`` picks the same
+pixel as PyTorch's.
 """
 from __future__ import annotations
 

@@ -12,8 +12,10 @@ reads the gradient of the place it was written to::
 
     gx[n, c, h, w] = gy[n, c].flat[indices[n, c, h, w]]        (N, C, H, W)
 
-(Two values sent to one place: the last written stays, as in PyTorch on the
-CPU, and both read its gradient.) The output size is by default the size a
+(Two values sent to one place, as overlapping pooling windows that share a
+maximum do: the last written stays, as in PyTorch on the CPU, and both read
+its gradient, as in PyTorch, although the overwritten one changed nothing.)
+The output size is by default the size a
 pooling with this kernel, stride and padding maps onto the input's::
 
     OH = (H - 1)*sh - 2*ph + kh
