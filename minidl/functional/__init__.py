@@ -20,6 +20,8 @@ Files, in the order a course meets them:
 * ``linear``     linear (x @ W^T + b)
 * ``conv``       im2col, col2im, conv2d (one matrix product)
 * ``pool``       max_pool2d, avg_pool2d, adaptive_avg_pool2d
+* ``unpool``     max_unpool2d (max_pool2d's indices back to an image: a scatter; its gradient a gather)
+* ``interpolate`` interpolate (resize: nearest, a gather; bilinear, two 1-D interpolation matrices)
 * ``norm``       batch_norm
 * ``layer_norm`` layer_norm, group_norm, instance_norm (batch norm's idea over other axes)
 * ``embedding``  embedding (a gather; its gradient a scatter-add)
@@ -50,6 +52,8 @@ from .layer_norm import group_norm, instance_norm, layer_norm
 from .embedding import embedding
 from .pad import pad
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .unpool import max_unpool2d
+from .interpolate import interpolate
 from .reduce import max, mean, min, sum  # noqa: A004
 from .reduce import all, any, argmax, argmin, argsort, cumsum, logsumexp, prod, sort, std, topk, var  # noqa: A004
 from .elementwise import (ceil, cos, erf, exp2, floor, floor_divide, isfinite, isinf, isnan, lerp, log2, log10,
@@ -76,6 +80,8 @@ __all__ = [
     "embedding",
     "pad",
     "adaptive_avg_pool2d", "avg_pool2d", "max_pool2d",
+    "max_unpool2d",
+    "interpolate",
     "max", "mean", "min", "sum",
     "all", "any", "argmax", "argmin", "argsort", "cumsum", "logsumexp", "prod", "sort", "std", "topk", "var",
     "ceil", "cos", "erf", "exp2", "floor", "floor_divide", "isfinite", "isinf", "isnan", "lerp", "log2", "log10",

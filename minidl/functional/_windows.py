@@ -81,16 +81,52 @@ def string_padding(padding: str, kernel: tuple, stride: tuple, dilation: tuple, 
     raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
 
 
-def pool_arguments(op: str, x: Any, kernel_size: IntOrPair, stride: Optional[IntOrPair], padding: IntOrPair) -> tuple:
-    """(kernel, stride, ((pt, pb), (pl, pr)), (OH, OW)) of a pooling; ``stride`` defaults to the kernel."""
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size along one axis, with ``pad`` pixels on each side::
+
+        OH = (H + 2*p - d*(k - 1) - 1) / s + 1      rounded down, or up with ceil_mode
+
+    Rounding up adds a last window that hangs over the end of the (padded)
+    input; PyTorch keeps it only if it starts inside the input or its left
+    padding, ``(OH - 1)*s < H + p``, so no window reads nothing but padding.
+    """
+    reach = size + 2 * pad - dilation * (kernel - 1) - 1  # where the last window may start
+    out = (reach + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def pool_arguments(op: str, x: Any, kernel_size: IntOrPair, stride: Optional[IntOrPair], padding: IntOrPair,
+                   dilation: IntOrPair = 1, ceil_mode: bool = False) -> tuple:
+    """(kernel, stride, ((pt, pb), (pl, pr)), dilation, (OH, OW)) of a pooling, all checked.
+
+    ``stride`` defaults to the kernel. The padding is PyTorch's: the same on
+    both sides, at most half the kernel (``p <= k // 2``, whatever the
+    dilation). With ``ceil_mode`` the last window may hang over the end; the
+    pixels it hangs over are added to the bottom/right padding (pb, pr), so
+    the windows are the same strided slices as without it. The top/left
+    padding (pt, pl) is always the ``padding`` given.
+    """
     check_4d(x, op)
     kernel = pair(kernel_size, "kernel_size", op, 1)
     stride = kernel if stride is None else pair(stride, "stride", op, 1)
-    ph, pw = pair(padding, "padding", op, 0)
-    if ph > kernel[0] // 2 or pw > kernel[1] // 2:
-        raise ValueError(f"{op}: padding {(ph, pw)} must be at most half the kernel size {kernel}")
-    pads = ((ph, ph), (pw, pw))
-    return kernel, stride, pads, geometry(x.shape, kernel, stride, pads, (1, 1), op)
+    dilation = pair(dilation, "dilation", op, 1)
+    pad = pair(padding, "padding", op, 0)
+    if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {pad} must be at most half the kernel size {kernel} "
+                         f"(padding <= kernel_size // 2, as in PyTorch, whatever the dilation)")
+    sizes = x.shape[2:]
+    out_hw = tuple(pool_output_size(sizes[a], kernel[a], stride[a], pad[a], dilation[a], bool(ceil_mode))
+                   for a in (0, 1))
+    if min(out_hw) < 1:  # no window fits: geometry raises, saying by how much
+        geometry(x.shape, kernel, stride, ((pad[0],) * 2, (pad[1],) * 2), dilation, op)
+    pads = []
+    for a in (0, 1):
+        span = dilation[a] * (kernel[a] - 1) + 1
+        overhang = max(0, (out_hw[a] - 1) * stride[a] + span - (sizes[a] + 2 * pad[a]))  # ceil_mode's last window
+        pads.append((pad[a], pad[a] + overhang))
+    return kernel, stride, tuple(pads), dilation, out_hw
 
 
 def offset_slices(kernel: tuple, stride: tuple, out_hw: tuple, dilation: tuple = (1, 1)):

@@ -17,4 +17,6 @@ from .layer_norm import GroupNorm, InstanceNorm2d, LayerNorm
 from .embedding import Embedding
 from .padding import ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .pooling import MaxUnpool2d
+from .upsampling import Upsample
 from .summary import summary

@@ -1,5 +1,5 @@
 """Cross-check rows of the ops minidl started with: arithmetic, reductions, shapes, activations,
-linear, losses, padding, convolution, pooling and batch norm."""
+linear, losses, padding, convolution and batch norm (pooling: pooling.py)."""
 import minidl.nn.functional as F
 from cases import TF, _t, away_from_zero, case, distinct, labels, labels_and_weights, np, positive, torch
 
@@ -142,18 +142,6 @@ for options in (dict(kernel_size=3), dict(kernel_size=(2, 3), stride=2, padding=
          ((2, 3, 7, 8),))
     case(f"col2im (fold) {options}", lambda c, o=options: F.col2im(c, (7, 8), **o),
          lambda c, o=options: TF.fold(c, (7, 8), **o), (TF.unfold(torch.zeros(2, 3, 7, 8), **options).shape,))
-
-# ------------------------------------------------------------------ pooling
-for k, s, p in ((2, None, 0), (3, 2, 1), (3, 1, 0), (2, 1, 1), ((2, 3), (1, 2), (1, 1))):
-    case(f"max_pool2d k={k} s={s} p={p}", lambda x, k=k, s=s, p=p: F.max_pool2d(x, k, s, p),
-         lambda x, k=k, s=s, p=p: TF.max_pool2d(x, k, s, p), ((2, 3, 7, 8),), make=distinct)
-    for include in (True, False):
-        case(f"avg_pool2d k={k} s={s} p={p} count_include_pad={include}",
-             lambda x, k=k, s=s, p=p, c=include: F.avg_pool2d(x, k, s, p, count_include_pad=c),
-             lambda x, k=k, s=s, p=p, c=include: TF.avg_pool2d(x, k, s, p, count_include_pad=c), ((2, 3, 7, 8),))
-for size in (1, 3, (2, 4), (5, 7)):
-    case(f"adaptive_avg_pool2d {size}", lambda x, o=size: F.adaptive_avg_pool2d(x, o),
-         lambda x, o=size: TF.adaptive_avg_pool2d(x, o), ((2, 3, 7, 9),))
 
 # ------------------------------------------------------------------ batch norm
 for shape in ((6, 4), (4, 3, 5, 5)):

@@ -117,3 +117,41 @@ def test_the_rules_are_visible():
         assert type(F.conv2d(x, w).creator).__module__ == "minidl.functional.conv"
         assert type(F.max_pool2d(x, 2).creator).__module__ == "minidl.functional.pool"
     assert fast.enabled()
+
+
+# ---- max pooling's options: the rule sends what the fast path does not do to the reference
+POOL_OPTION_CASES = [  # (shape, kwargs): every one runs on both settings and must agree
+    ((2, 3, 8, 6), dict(kernel_size=2, ceil_mode=True)),       # nothing left over: the fast path, ceil or not
+    ((2, 3, 7, 9), dict(kernel_size=2, ceil_mode=True)),       # a last window hangs over: the reference
+    ((2, 3, 8, 8), dict(kernel_size=2, dilation=2)),           # dilated: the reference
+    ((2, 3, 9, 8), dict(kernel_size=(3, 2), ceil_mode=True)),
+]
+
+
+@pytest.mark.parametrize("shape, options", POOL_OPTION_CASES, ids=[str(c[1]) for c in POOL_OPTION_CASES])
+def test_max_pool_options_fast_equals_reference(device, shape, options):
+    x = np.random.default_rng(4).standard_normal(shape)
+    assert_same(run_both(lambda t: F.max_pool2d(t, **options), [x], device), rtol=0, atol=0)
+
+
+def test_max_pool_with_indices_agrees_with_the_fast_path(device):
+    """return_indices takes the reference; its values and gradients are the fast path's."""
+    x = np.random.default_rng(5).integers(0, 3, (2, 2, 8, 8)).astype(np.float64)  # ties too
+    fast.set_enabled(True)
+    fast_values = run_both(lambda t: F.max_pool2d(t, 2), [x], device)[0]
+    with_indices = run_both(lambda t: F.max_pool2d(t, 2, return_indices=True)[0], [x], device)[0]
+    assert_same([fast_values, with_indices], rtol=0, atol=0)
+
+
+def test_the_max_pool_rule_is_visible():
+    x = mdl.tensor(np.ones((1, 1, 6, 6)), requires_grad=True)
+    fast.set_enabled(True)  # conftest puts the setting back after each test
+
+    def path(**options):
+        y = F.max_pool2d(x, 2, **options)
+        return type((y[0] if options.get("return_indices") else y).creator).__module__
+
+    assert path(ceil_mode=True) == "minidl.functional.fast.pool"  # 6 = 3 windows of 2: no overhang
+    assert path(return_indices=True) == "minidl.functional.pool"
+    assert path(dilation=2) == "minidl.functional.pool"
+    assert type(F.max_pool2d(x[:, :, :5], 2, ceil_mode=True).creator).__module__ == "minidl.functional.pool"

@@ -14,8 +14,9 @@ conv2d          :mod:`.conv` (batch side by     fast paths are on (every input b
                 side, chunked by memory)        depthwise ones)
 conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
                 shifted multiply-adds)          = out_channels (one filter per channel)
-max_pool2d      :mod:`.pool` (windows as long   fast paths are on and the windows do not
-                rows of memory)                 overlap (stride = kernel, no padding)
+max_pool2d      :mod:`.pool` (windows as long   fast paths are on, the windows tile the input
+                rows of memory)                 (stride = kernel, no padding, no dilation,
+                                                no ceil_mode overhang), no return_indices
 ==============  ==============================  ==========================================
 
 ``tests/functional/test_fast_paths.py`` checks every fast path against its

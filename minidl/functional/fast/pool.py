@@ -20,9 +20,13 @@ from ...grad_mode import is_grad_enabled
 from .conv import channels_outer
 
 
-def applies(kernel: tuple, stride: tuple, padding: tuple) -> bool:
-    """The rule: windows that tile the input (stride = kernel, no padding)."""
-    return kernel == stride and padding == ((0, 0), (0, 0))
+def applies(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple = (1, 1)) -> bool:
+    """The rule: windows that tile the input (stride = kernel, no padding, no dilation).
+
+    ``padding`` includes the overhang of ``ceil_mode``'s last window, so
+    ceil_mode takes this path only where it changes nothing.
+    """
+    return kernel == stride and padding == ((0, 0), (0, 0)) and dilation == (1, 1)
 
 
 def _running_max(xp, candidates, track: bool):
