@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+import numpy
+
 import minidl as mdl
 from minidl import augment as A
 from minidl import nn
@@ -292,6 +294,13 @@ def _resumed_settings(args: argparse.Namespace, path: Path) -> dict:
     return {**saved, "epochs": given.get("epochs", saved["epochs"])}
 
 
+def _rank_zeros(text: str, comm: Any) -> str:
+    """Rank 0's value of a 32-character string (a run id), on every rank."""
+    chars = numpy.frombuffer(text.encode().ljust(32)[:32], dtype=numpy.uint8).copy()
+    comm.broadcast(chars)
+    return chars.tobytes().decode().strip()
+
+
 def _check_belongs(checkpoint: Path, run_id: str) -> None:
     """The checkpoint in --out is this run's (its run id is the one in settings.json), or a one-line error."""
     try:
@@ -319,7 +328,13 @@ def _interrupted(out: Path, checkpoint: Path, settings: dict, device: str) -> st
 def cmd_train(args: argparse.Namespace) -> int:
     """Check everything, then clear (--overwrite) or resume, train, report the test set once, write the run."""
     out, checkpoint = Path(args.out), Path(args.out) / "checkpoint.npz"
+    comm = mdl.distributed.init() if args.distributed else mdl.distributed.SingleProcess()
+    main_rank = comm.rank == 0
     settings = _settings(args, out)
+    if settings["batch_size"] % comm.world_size:
+        raise UsageError(f"--batch-size {settings['batch_size']} is the global batch: it must divide among the "
+                         f"{comm.world_size} processes")
+    settings["run_id"] = _rank_zeros(settings["run_id"], comm)  # one run, one id (each rank drew its own)
     choice = DATASETS[settings["dataset"]]
     mdl.manual_seed(settings["seed"])  # the seed decides the initial weights and the augmentation's draws
     transform = _augmentations(settings["augment"], choice.image_shape)
@@ -340,20 +355,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     except (FileNotFoundError, mdl.data.DownloadError) as error:
         print(f"python -m minidl train: {error}", file=sys.stderr)
         return 1
-    train_loader, val_loader = _training_loaders(train_set, transform, settings, args.device)
+    train_loader, val_loader = _training_loaders(train_set, transform, settings, args.device, comm)
     test_loader = mdl.data.DataLoader(test_set, batch_size=500, device=args.device)
 
-    # Every check has passed: only now does the folder change.
-    if args.overwrite:
-        _clear_old_run(out)
-    _write_json_atomically(out / "settings.json", settings)  # before any checkpoint: its run id names the run
+    # Every check has passed (on every rank): only now does the folder change, and only rank 0 changes it.
+    comm.barrier()
+    if main_rank:
+        if args.overwrite:
+            _clear_old_run(out)
+        _write_json_atomically(out / "settings.json", settings)  # before any checkpoint: its run id names the run
+    else:
+        sys.stdout = open(os.devnull, "w")  # one rank speaks
+    comm.barrier()
     n_val = len(val_loader.dataset) if val_loader is not None else 0
     print(f"{settings['dataset']}: {len(train_loader.dataset)} training images, {n_val} validation images "
           f"(the last {settings['val_split']:.0%} of the training set, not augmented), {len(test_set)} test images "
           f"(evaluated once, after training)" + (f"; recipe {settings['recipe']}" if settings["recipe"] else ""))
     print(table)
     model.to(args.device)
-    optimizer = mdl.optim.Adam(model.parameters(), lr=settings["lr"])
+    net = mdl.distributed.DistributedDataParallel(model, comm) if args.distributed else model
+    optimizer = mdl.optim.Adam(net.parameters(), lr=settings["lr"])
     callbacks = []
     if settings["patience"] is not None:  # choose the epoch on the validation data, never on the test set
         callbacks.append(mdl.train.EarlyStopping(monitor="val_loss", patience=settings["patience"],
@@ -361,16 +382,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     loss = nn.CrossEntropyLoss()
     start = time.perf_counter()
     try:
-        history = mdl.train.fit(model, train_loader, loss, optimizer, settings["epochs"], val_loader=val_loader,
+        history = mdl.train.fit(net, train_loader, loss, optimizer, settings["epochs"], val_loader=val_loader,
                                 callbacks=callbacks, checkpoint=checkpoint, run_id=settings["run_id"],
                                 resume_from=checkpoint if args.resume and checkpoint.exists() else None,
                                 verbose=args.verbose)
     except KeyboardInterrupt:
         print(_interrupted(out, checkpoint, settings, args.device), file=sys.stderr)
         return 130
-    print(f"training took {time.perf_counter() - start:.1f} s")
-    _report_test(model, test_loader, loss, settings["augment"])
-    _write_results(out, model, history)
+    print(f"training took {time.perf_counter() - start:.1f} s" + (f" on {comm.world_size} processes" if args.distributed else ""))
+    if main_rank:
+        _report_test(model, test_loader, loss, settings["augment"])
+        _write_results(out, model, history)
     return 0
 
 
@@ -393,10 +415,14 @@ def _data(choice: DatasetChoice, limit: Optional[int]) -> tuple:
     return train_set, test_set
 
 
-def _training_loaders(train_set: Any, transform: Any, settings: dict, device: str) -> tuple:
-    """(training loader, validation loader or None): the last --val-split of the training set is held out."""
-    loader = mdl.data.DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True, seed=settings["seed"],
-                                 transform=transform, prefetch=2, device=device)
+def _training_loaders(train_set: Any, transform: Any, settings: dict, device: str, comm: Any) -> tuple:
+    """(training loader, validation loader or None): the last --val-split of the training set is held out.
+
+    With several processes each loader yields this rank's shard, in batches of batch_size / world_size.
+    """
+    loader = mdl.data.DataLoader(train_set, batch_size=settings["batch_size"] // comm.world_size, shuffle=True,
+                                 seed=settings["seed"], transform=transform, prefetch=2, device=device,
+                                 num_replicas=comm.world_size, rank=comm.rank)
     if not settings["val_split"]:
         return loader, None
     try:
@@ -494,6 +520,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(only --epochs may be raised)")
     t.add_argument("--overwrite", action="store_true", help="start a new run in a used --out, removing the old "
                    "run's files first (" + ", ".join(RUN_FILES) + ")")
+    t.add_argument("--distributed", action="store_true",
+                   help="data parallel over the processes of an MPI launcher: mpirun -n 2 python -m minidl train "
+                        "--distributed (--batch-size is the global batch)")
     t.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar, 2 one line per epoch (default: 1)")
     s = sub.add_parser("summary", help="print a model's summary, as train builds it (10 classes)")

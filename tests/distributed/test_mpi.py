@@ -85,3 +85,22 @@ def test_a_rank_that_dies_stops_the_others(tmp_path):
     assert done.returncode != 0
     assert "rank 1 of 2 failed; stopping every rank" in done.stderr
     assert "rank 1 fell over" in done.stderr
+
+
+@pytest.mark.needs_fashion_mnist
+def test_the_command_line_trains_on_two_processes(tmp_path):
+    out = tmp_path / "run"
+    cmd = [MPIEXEC, "-n", "2", sys.executable, "-m", "minidl", "train", "--distributed", "--epochs", "1",
+           "--limit", "400", "--batch-size", "64", "--verbose", "2", "--out", str(out)]
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout.count("Epoch 1/1") == 1 and "on 2 processes" in done.stdout  # one rank speaks
+    assert done.stdout.count("test accuracy:") == 1
+    saved = mdl.load(out / "model.npz")
+    assert not any(name.startswith("module.") for name in saved)  # the plain model's names
+    settings = __import__("json").loads((out / "settings.json").read_text())
+    assert mdl.load(out / "checkpoint.npz")["run_id"] == settings["run_id"]  # both ranks ran under rank 0's id
+    odd = subprocess.run(cmd[:-2] + ["--batch-size", "65", "--out", str(tmp_path / "odd")], capture_output=True,
+                         text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert odd.returncode != 0 and "--batch-size 65 is the global batch: it must divide among the 2 processes" in odd.stderr
