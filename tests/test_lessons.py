@@ -85,7 +85,19 @@ def check_13(r):
     assert abs(r["pretext"] - r["random"]) < 0.03  # the lesson's finding: no gain over the random baseline
 
 
-EFFECTS = {"02": check_02, "03": check_03, "05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11, "07": check_07, "13": check_13}
+def check_15(r):
+    """Data parallel: the ring sums with 2(k-1)/k n values sent; averaged shards = the big batch; the linear
+    scaling rule holds at k = 4 and breaks at k = 32; small shards give noisy batch statistics."""
+    assert r["ring_error"] < 1e-12 and r["ring_sent_per_rank"] == 1500
+    assert r["shard_gap"] < 1e-12 < 1e-3 < r["one_shard_gap"]
+    assert abs(r["loss_k4"] - r["loss_k1"]) < 0.1  # the rule holds
+    assert r["loss_k32"] > r["loss_k1"] + 0.8  # and breaks (near or past the uniform guess's 2.30)
+    assert r["bn_spread_8"] > 2 * r["bn_spread_64"]
+    if "mpi_gap" in r:  # two real MPI processes (when mpi4py and mpiexec are installed)
+        assert r["mpi_gap"] < 1e-10
+
+
+EFFECTS = {"02": check_02, "03": check_03, "05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11, "07": check_07, "13": check_13, "15": check_15}
 
 
 def test_there_are_lessons():
