@@ -106,6 +106,15 @@ def transposed_size(size: int, kernel: int, stride: int, pad: int, dilation: int
     return (size - 1) * stride - pad + dilation * (kernel - 1) + output_padding + 1
 
 
+def check_no_string_padding(padding: Any, op: str) -> None:
+    """A transposed convolution's padding is numeric: "same" and "valid" describe conv2d's output, not its input."""
+    if isinstance(padding, str):
+        raise ValueError(
+            f"{op}: padding must be an int, a pair or (left, right, top, bottom), got {padding!r} "
+            f"(PyTorch's conv_transpose2d takes no 'same' or 'valid' either)"
+        )
+
+
 def check_output_padding(output_padding: IntOrPair, stride: tuple, dilation: tuple, op: str) -> tuple:
     """output_padding as (h, w), each smaller than the stride or the dilation on its axis (PyTorch's rule)."""
     output_padding = pair(output_padding, "output_padding", op, 0)
@@ -202,11 +211,7 @@ def conv_transpose2d(
     if bias is not None and tuple(bias.shape) != (og * groups,):
         raise ValueError(f"{op}: bias must have shape ({og * groups},) (out_channels), got {tuple(bias.shape)}")
     check_same_dtype(op, x, weight=weight, bias=bias)
-    if isinstance(padding, str):
-        raise ValueError(
-            f"{op}: padding must be an int, a pair or (left, right, top, bottom), got {padding!r} "
-            f"(PyTorch's conv_transpose2d takes no 'same' or 'valid' either)"
-        )
+    check_no_string_padding(padding, op)
     kernel, stride, padding, dilation = conv_arguments((kh, kw), stride, padding, dilation, op)
     output_padding = check_output_padding(output_padding, stride, dilation, op)
     out_hw = output_hw(x.shape, kernel, stride, padding, dilation, output_padding, op)

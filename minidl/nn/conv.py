@@ -12,7 +12,8 @@ from ..autograd import Tensor
 from ..functional._windows import check_4d, conv_arguments
 from ..functional.conv import conv2d
 from ..functional.conv1d import conv1d, padding_1d, single
-from ..functional.conv_transpose import check_output_padding, conv_transpose2d, output_padding_for
+from ..functional.conv_transpose import (check_no_string_padding, check_output_padding, conv_transpose2d,
+                                         output_padding_for)
 from ..validate import pair, positive_int
 from . import init
 from .module import Module
@@ -28,6 +29,7 @@ class _ConvNd(Module):
     """
 
     transposed = False
+    output_padding: tuple = ()  # a transposed convolution's (h, w); none for the others
 
     def __init__(self, in_channels: int, out_channels: int, groups: int, padding_mode: str):
         super().__init__()
@@ -44,9 +46,10 @@ class _ConvNd(Module):
         self.padding_mode = padding_mode
 
     def _make_parameters(self, bias: bool, device: Any, dtype: Any) -> None:
-        first, second = (self.in_channels, self.out_channels) if self.transposed else (self.out_channels,
-                                                                                         self.in_channels)
-        shape = (first, second // self.groups) + tuple(self.kernel_size)
+        if self.transposed:  # (in_channels, out_channels/groups, *kernel), as PyTorch
+            shape = (self.in_channels, self.out_channels // self.groups) + tuple(self.kernel_size)
+        else:                # (out_channels, in_channels/groups, *kernel)
+            shape = (self.out_channels, self.in_channels // self.groups) + tuple(self.kernel_size)
         self.weight = init.empty_parameter(shape, device, dtype, type(self).__name__)
         if bias:
             self.bias = init.empty_parameter((self.out_channels,), device, dtype, type(self).__name__)
@@ -72,7 +75,7 @@ class _ConvNd(Module):
             s += f", padding={self.padding!r}"
         elif any(self.padding):
             s += f", padding={self.padding}"
-        if any(getattr(self, "output_padding", ())):
+        if any(self.output_padding):
             s += f", output_padding={self.output_padding}"
         if any(d != 1 for d in self.dilation):
             s += f", dilation={self.dilation}"
@@ -207,9 +210,7 @@ class ConvTranspose2d(_ConvNd):
         dtype: Any = None,
     ):
         super().__init__(in_channels, out_channels, groups, padding_mode)
-        if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: padding must be an int, a pair or (left, right, top, bottom), "
-                             f"got {padding!r} (PyTorch's ConvTranspose2d takes no 'same' or 'valid' either)")
+        check_no_string_padding(padding, "ConvTranspose2d")
         self.kernel_size, self.stride, _, self.dilation = conv_arguments(kernel_size, stride, padding, dilation,
                                                                          "ConvTranspose2d")
         self.padding = padding_as_given(padding, "ConvTranspose2d")
