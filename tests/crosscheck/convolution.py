@@ -84,3 +84,7 @@ for options, shapes in CONV_TRANSPOSE:
          lambda x, w, b, o=options: TF.conv_transpose2d(x, w, b, **o), shapes)
 case("conv_transpose2d no bias", lambda x, w: F.conv_transpose2d(x, w, stride=2),
      lambda x, w: TF.conv_transpose2d(x, w, stride=2), ((2, 3, 4, 4), (3, 2, 3, 3)))
+# (left, right, top, bottom): padding crops the output, so PyTorch's unpadded output cropped
+case("conv_transpose2d padding=(1, 0, 2, 1) stride=2",
+     lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=(1, 0, 2, 1)),
+     lambda x, w, b: TF.conv_transpose2d(x, w, b, stride=2)[:, :, 2:-1, 1:], ((2, 3, 4, 5), (3, 2, 3, 3), (2,)))
