@@ -19,6 +19,8 @@ Files, in the order a course meets them:
                  binary_cross_entropy, smooth_l1_loss, huber_loss, kl_div
 * ``linear``     linear (x @ W^T + b)
 * ``conv``       im2col, col2im, conv2d (one matrix product)
+* ``conv1d``     conv1d (a conv2d of height 1)
+* ``conv_transpose`` conv_transpose2d (conv2d's adjoint: col2im of W^T @ x)
 * ``pool``       max_pool2d, avg_pool2d, adaptive_avg_pool2d
 * ``unpool``     max_unpool2d (max_pool2d's indices back to an image: a scatter; its gradient a gather)
 * ``interpolate`` interpolate (resize: nearest, a gather; bilinear, two 1-D interpolation matrices)
@@ -43,6 +45,8 @@ from .activation import (celu, elu, gelu, hardsigmoid, hardswish, hardtanh, logs
                          silu, softplus, softsign)
 from .arith import abs, add, clip, div, exp, log, matmul, mul, neg, pow, sqrt, sub  # noqa: A004
 from .conv import col2im, conv2d, im2col
+from .conv1d import conv1d
+from .conv_transpose import conv_transpose2d
 from .dropout import dropout, dropout2d
 from .linear import linear
 from .loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss
@@ -71,6 +75,8 @@ __all__ = [
     "silu", "softplus", "softsign",
     "abs", "add", "clip", "div", "exp", "log", "matmul", "mul", "neg", "pow", "sqrt", "sub",
     "col2im", "conv2d", "im2col",
+    "conv1d",
+    "conv_transpose2d",
     "dropout", "dropout2d",
     "linear",
     "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss",

@@ -7,10 +7,12 @@ gives::
     OH = (H + p - d*(k - 1) - 1) // s + 1
 
 Padding is kept as ((top, bottom), (left, right)), so that "same" padding
-with an even kernel (one more pixel after than before) fits the same code.
+with an even kernel (one more pixel after than before) and a padding given
+as (left, right, top, bottom) fit the same code.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Optional, Sequence, Union
 
 from ..backend import get_array_module
@@ -50,16 +52,40 @@ def check_4d(x: Any, op: str, name: str = "input") -> None:
 
 
 def conv_arguments(kernel_size: IntOrPair, stride: IntOrPair, padding: Any, dilation: IntOrPair, op: str) -> tuple:
-    """(kernel, stride, ((top, bottom), (left, right)), dilation), all checked."""
+    """(kernel, stride, ((top, bottom), (left, right)), dilation), all checked.
+
+    ``padding`` is an int, an (h, w) pair, a 4-tuple (left, right, top, bottom)
+    (see :func:`numeric_padding`), "same" or "valid" (see :func:`string_padding`).
+    """
     kernel = pair(kernel_size, "kernel_size", op, 1)
     stride = pair(stride, "stride", op, 1)
     dilation = pair(dilation, "dilation", op, 1)
     if isinstance(padding, str):
         padding = string_padding(padding, kernel, stride, dilation, op)
     else:
-        ph, pw = pair(padding, "padding", op, 0)
-        padding = ((ph, ph), (pw, pw))
+        padding = numeric_padding(padding, op)
     return kernel, stride, padding, dilation
+
+
+def numeric_padding(padding: Any, op: str) -> Padding:
+    """An int, (h, w) or (left, right, top, bottom) -> ((top, bottom), (left, right)).
+
+    The 4-tuple is in the order of ``F.pad`` and ``nn.ZeroPad2d``: the last
+    axis (width) first. PyTorch's conv2d takes no 4-tuple; ours with
+    ``padding=p`` equals PyTorch's ``conv2d(F.pad(x, p), w)``.
+    """
+    expected = "an int, a pair (h, w), a 4-tuple (left, right, top, bottom), 'same' or 'valid'"
+    if isinstance(padding, Sequence) and len(padding) == 4:
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in padding):
+            raise TypeError(f"{op}: padding must be {expected}, got {padding!r}")
+        if min(padding) < 0:
+            raise ValueError(f"{op}: padding must be >= 0, got {tuple(padding)}")
+        left, right, top, bottom = (int(v) for v in padding)
+        return ((top, bottom), (left, right))
+    if isinstance(padding, Sequence) and len(padding) != 2:
+        raise TypeError(f"{op}: padding must be {expected}, got {padding!r} (length {len(padding)})")
+    ph, pw = pair(padding, "padding", op, 0)
+    return ((ph, ph), (pw, pw))
 
 
 def string_padding(padding: str, kernel: tuple, stride: tuple, dilation: tuple, op: str) -> Padding:
@@ -78,7 +104,10 @@ def string_padding(padding: str, kernel: tuple, stride: tuple, dilation: tuple, 
             total = d * (k - 1)
             pads.append((total // 2, total - total // 2))
         return tuple(pads)
-    raise ValueError(f"{op}: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
+    raise ValueError(
+        f"{op}: padding must be an int, a pair, a 4-tuple (left, right, top, bottom), 'same' or 'valid', "
+        f"got {padding!r}"
+    )
 
 
 def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:

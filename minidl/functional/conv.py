@@ -35,6 +35,8 @@ Sizes (per spatial axis, with padding p on both sides, dilation d, stride s)::
 
     OH = (H + 2p - d*(kh - 1) - 1) // s + 1
 
+(with padding p_top above and p_bottom below, 2p is p_top + p_bottom).
+
 This file is the *reference*: the version to read, and the one the cnn
 assignment cuts out. Training runs take the fast path in
 :mod:`minidl.functional.fast.conv` (the same sums with the whole batch in one
@@ -153,7 +155,8 @@ def im2col(
 
         out[n, c*kh*kw + i*kw + j, oh*OW + ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]
 
-    Differentiable; its backward is :func:`col2im`. ``padding`` may also be
+    Differentiable; its backward is :func:`col2im`. ``padding`` is an int,
+    an (h, w) pair, a 4-tuple (left, right, top, bottom) as in :func:`conv2d`,
     "same" (stride 1) or "valid".
     """
     check_4d(x, "im2col")
@@ -192,6 +195,25 @@ def col2im(
 
 
 # ------------------------------------------------------------------- conv2d
+def check_channels(op: str, x: Any, weight: Any, bias: Any, groups: int) -> None:
+    """Input, weight (O, C/groups, *kernel) and bias (O,) fit together: channels, groups, dtype."""
+    positive_int(groups, "groups", op)
+    o, cg = weight.shape[:2]
+    c = x.shape[1]
+    if c % groups:
+        raise ValueError(f"{op}: input channels ({c}) must be divisible by groups ({groups})")
+    if o % groups:
+        raise ValueError(f"{op}: out_channels ({o}) must be divisible by groups ({groups})")
+    if cg * groups != c:
+        raise ValueError(
+            f"{op}: expected input with {cg * groups} channels (weight {tuple(weight.shape)}, groups={groups}), "
+            f"got {c} channels (input shape {tuple(x.shape)})"
+        )
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise ValueError(f"{op}: bias must have shape ({o},), got {tuple(bias.shape)}")
+    check_same_dtype(op, x, weight=weight, bias=bias)
+
+
 class Conv2d(Function):
     """y = conv2d(x, W) + b: im2col, then one matrix product per sample and group.
 
@@ -286,7 +308,11 @@ def conv2d(
 
     where c' runs over the input channels of o's group. ``stride``,
     ``padding`` and ``dilation`` are ints or (h, w) pairs; ``padding`` may
-    also be "valid" (0) or "same" (output as large as the input; stride 1).
+    also be "valid" (0), "same" (output as large as the input; stride 1) or
+    a 4-tuple (left, right, top, bottom) for different padding on each side,
+    in the order of ``F.pad`` and ``nn.ZeroPad2d`` (the width first).
+    PyTorch's conv2d takes no 4-tuple: ``conv2d(x, w, padding=p)`` here equals
+    ``conv2d(F.pad(x, p), w)`` there.
     How it is computed: the module docstring. Which code runs: the fast
     path (:mod:`minidl.functional.fast.conv`, the same sums for the whole
     batch at once) unless fast paths are off, then the reference below.
@@ -297,21 +323,8 @@ def conv2d(
         raise ValueError(
             f"{op}: weight must be 4-D (out_channels, in_channels/groups, kh, kw), got shape {tuple(weight.shape)}"
         )
-    positive_int(groups, "groups", op)
-    o, cg, kh, kw = weight.shape
-    c = x.shape[1]
-    if c % groups:
-        raise ValueError(f"{op}: input channels ({c}) must be divisible by groups ({groups})")
-    if o % groups:
-        raise ValueError(f"{op}: out_channels ({o}) must be divisible by groups ({groups})")
-    if cg * groups != c:
-        raise ValueError(
-            f"{op}: expected input with {cg * groups} channels (weight {tuple(weight.shape)}, groups={groups}), "
-            f"got {c} channels (input shape {tuple(x.shape)})"
-        )
-    if bias is not None and tuple(bias.shape) != (o,):
-        raise ValueError(f"{op}: bias must have shape ({o},), got {tuple(bias.shape)}")
-    check_same_dtype(op, x, weight=weight, bias=bias)
+    check_channels(op, x, weight, bias, groups)
+    kh, kw = weight.shape[2:]
     kernel, stride, padding, dilation = conv_arguments((kh, kw), stride, padding, dilation, op)
     geometry(x.shape, kernel, stride, padding, dilation, op)
     # The rule: the reference when fast paths are off; else one filter per channel goes to the

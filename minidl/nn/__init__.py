@@ -10,6 +10,7 @@ from .loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .loss import BCELoss, HuberLoss, KLDivLoss, NLLLoss, SmoothL1Loss
 from .module import Module, Parameter
 from .conv import Conv2d
+from .conv import Conv1d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
 from .fuse import fuse_conv_bn
 from .normalization import BatchNorm1d, BatchNorm2d

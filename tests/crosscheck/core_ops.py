@@ -1,5 +1,5 @@
 """Cross-check rows of the ops minidl started with: arithmetic, reductions, shapes, activations,
-linear, losses, padding, convolution and batch norm (pooling: pooling.py)."""
+linear, losses, padding and batch norm (convolution: convolution.py; pooling: pooling.py)."""
 import minidl.nn.functional as F
 from cases import TF, _t, away_from_zero, case, distinct, labels, labels_and_weights, np, positive, torch
 
@@ -120,28 +120,6 @@ for mode in ("constant", "reflect", "replicate", "circular"):
         case(f"pad {mode} {pad_}", lambda x, m=mode, p=pad_: F.pad(x, p, m, value=0.0 if m != "constant" else 0.7),
              lambda x, m=mode, p=pad_: TF.pad(x, p, m, value=None if m != "constant" else 0.7), (shape,))
 
-# ------------------------------------------------------------------ convolution
-CONV = [
-    dict(), dict(stride=2), dict(padding=1), dict(padding=(2, 1)), dict(dilation=2), dict(stride=2, padding=1, dilation=2),
-    dict(padding="same"), dict(padding="valid"),
-]
-for options in CONV:
-    case(f"conv2d {options}", lambda x, w, b, o=options: F.conv2d(x, w, b, **o),
-         lambda x, w, b, o=options: TF.conv2d(x, w, b, **o), ((2, 3, 9, 8), (4, 3, 3, 3), (4,)))
-case("conv2d no bias", lambda x, w: F.conv2d(x, w), lambda x, w: TF.conv2d(x, w), ((2, 3, 7, 7), (4, 3, 3, 3)))
-case("conv2d 1x1", lambda x, w: F.conv2d(x, w), lambda x, w: TF.conv2d(x, w), ((2, 6, 5, 5), (4, 6, 1, 1)))
-case("conv2d non-square kernel", lambda x, w: F.conv2d(x, w, padding=(1, 2)),
-     lambda x, w: TF.conv2d(x, w, padding=(1, 2)), ((2, 2, 7, 8), (3, 2, 3, 5)))
-case("conv2d groups 2", lambda x, w, b: F.conv2d(x, w, b, groups=2), lambda x, w, b: TF.conv2d(x, w, b, groups=2),
-     ((2, 4, 6, 6), (6, 2, 3, 3), (6,)))
-case("conv2d depthwise", lambda x, w: F.conv2d(x, w, padding=1, groups=4),
-     lambda x, w: TF.conv2d(x, w, padding=1, groups=4), ((2, 4, 6, 6), (4, 1, 3, 3)))
-
-for options in (dict(kernel_size=3), dict(kernel_size=(2, 3), stride=2, padding=1, dilation=(1, 2))):
-    case(f"im2col (unfold) {options}", lambda x, o=options: F.im2col(x, **o), lambda x, o=options: TF.unfold(x, **o),
-         ((2, 3, 7, 8),))
-    case(f"col2im (fold) {options}", lambda c, o=options: F.col2im(c, (7, 8), **o),
-         lambda c, o=options: TF.fold(c, (7, 8), **o), (TF.unfold(torch.zeros(2, 3, 7, 8), **options).shape,))
 
 # ------------------------------------------------------------------ batch norm
 for shape in ((6, 4), (4, 3, 5, 5)):

@@ -155,3 +155,30 @@ def test_the_max_pool_rule_is_visible():
     assert path(return_indices=True) == "minidl.functional.pool"
     assert path(dilation=2) == "minidl.functional.pool"
     assert type(F.max_pool2d(x[:, :, :5], 2, ceil_mode=True).creator).__module__ == "minidl.functional.pool"
+
+
+ASYMMETRIC_CASES = [  # padding (left, right, top, bottom): the fast paths pad each side on its own
+    ((2, 3, 8, 7), (4, 3, 3, 3), dict(padding=(1, 2, 0, 1))),
+    ((2, 3, 8, 7), (4, 3, 3, 2), dict(padding=(0, 1, 2, 0), stride=2)),
+    ((2, 3, 9, 9), (4, 3, 3, 3), dict(padding=(2, 0, 1, 3), dilation=2)),
+    ((2, 4, 6, 6), (6, 2, 3, 3), dict(padding=(1, 0, 0, 1), groups=2)),
+    ((2, 4, 6, 6), (4, 1, 3, 3), dict(padding=(0, 2, 1, 0), groups=4)),            # depthwise
+    ((2, 3, 9, 8), (3, 1, 5, 5), dict(padding=(2, 1, 0, 2), groups=3, stride=2)),  # depthwise, stride 2
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, options", ASYMMETRIC_CASES, ids=[str(c[2]) for c in ASYMMETRIC_CASES])
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_fast_equals_reference_with_asymmetric_padding(device, x_shape, w_shape, options, bias):
+    test_conv2d_fast_equals_reference(device, x_shape, w_shape, options, bias)
+
+
+def test_conv2d_in_chunks_with_asymmetric_padding_equals_the_reference(device):
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((5, 2, 6, 6)), rng.standard_normal((3, 2, 3, 3))]
+    fast.set_enabled(True)  # conftest puts the setting back after each test
+    with memory_budget(2 * 2 * 9 * 5 * 7 * 8):  # two samples of (2*9, 5*7) columns a chunk
+        probe = F.conv2d(mdl.tensor(arrays[0], requires_grad=True), mdl.tensor(arrays[1]), padding=(0, 3, 1, 0))
+        assert probe.creator.chunk == 2 and probe.shape == (5, 3, 5, 7)
+        results = run_both(lambda x, w: F.conv2d(x, w, padding=(0, 3, 1, 0)), arrays, device)
+    assert_same(results)
