@@ -28,6 +28,8 @@ LABELS = np.array([1, 0, 3])
 SOFT = np.abs(R.standard_normal((3, 4)))
 SOFT /= SOFT.sum(1, keepdims=True)
 WEIGHT = mdl.tensor(a(4, low=0.5))
+GATHER_INDEX = mdl.tensor(np.array([[0, 3], [1, 1], [2, 0]]))
+UNPOOL_INDEX = F.max_pool2d(mdl.tensor(a(1, 2, 4, 4)), 2, return_indices=True)[1]
 MASK = R.random((3, 4)) > 0.5
 
 # (name, Functions it covers, f, inputs): f is second-order checked on the inputs.
@@ -72,6 +74,26 @@ CASES = [
      [a(2, 2, 5, 5), a(3, 2, 3, 3), a(3)]),
     ("conv2d groups dilation", ["Conv2d"], lambda x, w: F.conv2d(x, w, padding="same", dilation=2, groups=2) ** 2,
      [a(1, 4, 6, 6), a(4, 2, 2, 3)]),
+    ("conv1d (through conv2d)", ["Conv2d"], lambda x, w: F.conv1d(x, w, padding=1, stride=2) ** 2, [a(2, 2, 7), a(3, 2, 3)]),
+    ("conv_transpose2d", ["ConvTranspose2d"],
+     lambda y, w, b: F.conv_transpose2d(y, w, b, stride=2, padding=1, output_padding=1, groups=2).tanh(),
+     [a(2, 4, 3, 3), a(4, 1, 3, 3), a(2)]),
+    ("conv_transpose2d output_padding at the dilation", ["ConvTranspose2d"],
+     lambda y, w: F.conv_transpose2d(y, w, stride=1, dilation=2, output_padding=1) ** 2, [a(1, 2, 3, 3), a(2, 3, 2, 2)]),
+    ("max_pool2d overlapping, padded", ["MaxPool2d"], lambda x: F.max_pool2d(x, 3, 2, 1) ** 3, [a(2, 2, 7, 7)]),
+    ("max_pool2d 2x2 (the fast path's)", ["MaxPool2d"], lambda x: F.max_pool2d(x, 2) ** 3, [a(2, 2, 6, 6)]),
+    ("avg_pool2d", ["AvgPool2d", "Transposed", "Applied"],
+     lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False) ** 3, [a(2, 2, 7, 7)]),
+    ("adaptive_avg_pool2d", ["AdaptiveAvgPool2d"], lambda x: F.adaptive_avg_pool2d(x, (2, 3)) ** 3, [a(2, 2, 5, 7)]),
+    ("interpolate nearest", ["UpsampleNearest2d"], lambda x: F.interpolate(x, scale_factor=2) ** 3, [a(1, 2, 3, 4)]),
+    ("interpolate bilinear", ["UpsampleBilinear2d"],
+     lambda x: F.interpolate(x, size=(5, 7), mode="bilinear", align_corners=False) ** 3, [a(1, 2, 3, 4)]),
+    ("max_unpool2d", ["MaxUnpool2d"], lambda x: F.max_unpool2d(x, UNPOOL_INDEX, 2) ** 3, [a(1, 2, 2, 2)]),
+    ("pad constant and reflect", ["Pad"],
+     lambda x: F.pad(x, (1, 2, 0, 1), value=0.5) ** 3 + F.pad(x, (1, 1, 1, 1), mode="reflect").sum() * x.sum(),
+     [a(1, 2, 3, 4)]),
+    ("gather scatter_add", ["Gather", "ScatterAdd"],
+     lambda x, s: x.gather(1, GATHER_INDEX) ** 3 + x.scatter_add(1, GATHER_INDEX, s[:, :2] ** 2).sum(), [a(3, 4), a(3, 3)]),
     ("conv2d depthwise", ["DepthwiseConv2d"], lambda x, w: F.conv2d(x, w, padding=1, groups=3) ** 2,
      [a(2, 3, 5, 5), a(3, 1, 3, 3)]),
 ]
@@ -169,10 +191,10 @@ def test_grad_of_a_non_leaf_input_and_of_the_output_itself():
 
 
 def test_grad_only_runs_the_functions_between_outputs_and_inputs():
-    """A max-pool (no differentiable_backward) off the path to the input does not matter."""
+    """A cumsum (no differentiable_backward) off the path to the input does not matter."""
     x = mdl.tensor(R.standard_normal((1, 1, 4, 4)), requires_grad=True)
     w = mdl.tensor(R.standard_normal((1, 1, 4, 4)), requires_grad=True)
-    y = (F.max_pool2d(w, 2).sum() * x * x).sum()
+    y = (w.cumsum(dim=3).sum() * x * x).sum()
     gx, = mdl.grad(y, [x], create_graph=True)
     assert gx.requires_grad
 
@@ -238,8 +260,8 @@ def test_grad_of_a_gradient_on_every_device(device):
 
 def test_an_op_without_it_says_so():
     x = mdl.tensor(R.standard_normal((1, 1, 4, 4)), requires_grad=True)
-    with pytest.raises(RuntimeError, match="MaxPool2d's backward is written on raw arrays.*create_graph=True"):
-        mdl.grad(F.max_pool2d(x, 2).sum(), [x], create_graph=True)
+    with pytest.raises(RuntimeError, match="CumSum's backward is written on raw arrays.*create_graph=True"):
+        mdl.grad(x.cumsum(dim=3).sum(), [x], create_graph=True)
     bn = nn.BatchNorm2d(1).double()
     with pytest.raises(RuntimeError, match="BatchNorm's backward .* does not support this op"):
         (bn(x) ** 2).sum().backward(create_graph=True)

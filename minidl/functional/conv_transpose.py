@@ -41,8 +41,9 @@ from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..validate import pair, positive_int
 from ._dtypes import check_same_dtype
-from ._windows import check_4d, conv_arguments
-from .conv import col2im_array, im2col_array
+from ._windows import check_4d, conv_arguments, geometry
+from .arith import swap_last_axes
+from .conv import Im2col, col2im_array, im2col_array
 
 IntOrPair = Union[int, Sequence[int]]
 
@@ -98,6 +99,18 @@ class ConvTranspose2d(Function):
         if len(self.needs_input_grad) == 2:
             return gy, gw
         return gy, gw, gout.sum(axis=(0, 2, 3))                                 # gb (C_out,)
+
+    def differentiable_backward(self, gout):  # create_graph=True: the same products as Tensor ops
+        y, w = self.inputs[:2]
+        (n, c_in, h, wd), (og, kh, kw), g = y.shape, w.shape[1:], self.groups
+        cols = Im2col(self.kernel, self.stride, self.padding, self.dilation)(gout)  # (N, C_out*kh*kw, windows)
+        oh, ow = geometry(gout.shape, self.kernel, self.stride, self.padding, self.dilation, "conv_transpose2d")
+        cols = cols.reshape(n, g * og * kh * kw, oh, ow)[:, :, :h, :wd]         # the windows y's pixels made
+        cols = cols.reshape(n, g, og * kh * kw, h * wd)                         # (N, g, C_out/g*kh*kw, L)
+        w_mat = w.reshape(g, c_in // g, og * kh * kw)                           # (g, C_in/g, C_out/g*kh*kw)
+        gy = (w_mat @ cols).reshape(n, c_in, h, wd)                             # (N, C_in, H, W)
+        gw = (y.reshape(n, g, c_in // g, h * wd) @ swap_last_axes(cols)).sum(axis=0).reshape(w.shape)
+        return (gy, gw) if len(self.inputs) == 2 else (gy, gw, gout.sum(axis=(0, 2, 3)))
 
 
 # ------------------------------------------------------------------- sizes

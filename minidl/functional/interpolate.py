@@ -50,6 +50,7 @@ from .. import backend
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ._windows import check_4d
+from .adjoint import Transposed
 
 MODES = ("nearest", "bilinear")
 
@@ -121,6 +122,9 @@ class UpsampleNearest2d(Function):
         backend.scatter_add(gx, self.places, gy)  # a pixel copied k times adds k gradients
         return gx
 
+    def differentiable_backward(self, gy):  # linear in x: the adjoint is an op (functional/adjoint.py)
+        return Transposed(self)(gy)
+
 
 class UpsampleBilinear2d(Function):
     """y = A_h @ x @ A_w^T;  gx = A_h^T @ gy @ A_w (module docstring)."""
@@ -137,6 +141,9 @@ class UpsampleBilinear2d(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         return xp.matmul(xp.matmul(self.a_h.T, gy), self.a_w)
+
+    def differentiable_backward(self, gy):  # linear in x: the adjoint is an op (functional/adjoint.py)
+        return Transposed(self)(gy)
 
 
 def _two(value: Any, name: str, op: str, kind: type) -> tuple:

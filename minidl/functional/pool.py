@@ -30,7 +30,9 @@ from ..backend import get_array_module
 from ..validate import pair, positive_int
 from . import fast
 from ._windows import check_4d, offset_slices, pad_array, pool_arguments
+from .adjoint import Transposed
 from .fast import pool as fast_pool
+from .shape import ScatterAdd
 
 IntOrPair = Union[int, Sequence[int]]
 
@@ -98,6 +100,13 @@ class MaxPool2d(Function):
             gxpad[window] += gy * (self.arg == k)
         return gxpad[:, :, pt:pt + h, pl:pl + w]
         # END SOLUTION
+    def differentiable_backward(self, gy):
+        """create_graph=True: the same routing as a scatter-add op, gx[arg-max position] += gy."""
+        n, c, h, w = self.x_shape
+        index = self.indices().reshape(n, c, -1)  # (N, C, OH*OW): where each maximum is in its plane
+        zeros = Tensor(get_array_module(gy.data).zeros((n, c, h * w), dtype=gy.dtype))
+        return ScatterAdd(2, index)(zeros, gy.reshape(n, c, -1)).reshape(n, c, h, w)
+
 
     def indices(self):
         """Where each maximum is in its (H, W) plane, ``row*W + column`` (int64), as PyTorch's ``return_indices``.
@@ -175,6 +184,9 @@ class AvgPool2d(Function):
             gxpad[window] += share
         return gxpad[:, :, pt:pt + h, pl:pl + w]
 
+    def differentiable_backward(self, gy):  # linear in x: the adjoint is an op (functional/adjoint.py)
+        return Transposed(self)(gy)
+
 
 def _adaptive_matrix(xp, size: int, out: int, dtype) -> Any:
     """P (out, size): row i averages the input cells floor(i*size/out) .. ceil((i+1)*size/out) - 1.
@@ -216,6 +228,9 @@ class AdaptiveAvgPool2d(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         return xp.matmul(xp.matmul(self.ph.T, gy), self.pw)
+
+    def differentiable_backward(self, gy):  # linear in x: the adjoint is an op (functional/adjoint.py)
+        return Transposed(self)(gy)
 
 
 def max_pool2d(

@@ -414,6 +414,10 @@ class Gather(Function):
         backend.scatter_add(gx, _coordinates(self.index, self.dim), gy)
         return gx
 
+    def differentiable_backward(self, gy):
+        zeros = Tensor(get_array_module(gy.data).zeros(self.in_shape, dtype=gy.dtype))
+        return ScatterAdd(self.dim, self.index)(zeros, gy)
+
 
 class ScatterAdd(Function):
     """y = x with src added at the gathered places: y[i, index[i, j, k], k] += src[i, j, k] (dim=1).
@@ -443,6 +447,14 @@ class ScatterAdd(Function):
             gsrc = get_array_module(gy).zeros(self.src_shape, dtype=gy.dtype)
             corner = tuple(slice(0, n) for n in self.index.shape)
             gsrc[corner] = gy[_coordinates(self.index, self.dim)]
+        return gy, gsrc
+
+    def differentiable_backward(self, gy):
+        gsrc = None
+        if self.needs_input_grad[1]:
+            gsrc = Gather(self.dim, self.index)(gy)  # (index's shape): src's used corner
+            if tuple(self.src_shape) != tuple(self.index.shape):
+                gsrc = Place(self.src_shape, tuple(slice(0, n) for n in self.index.shape))(gsrc)
         return gy, gsrc
 
 

@@ -33,6 +33,7 @@ from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..validate import pair
 from ._windows import check_4d
+from .adjoint import Transposed
 
 IntOrPair = Union[int, Sequence[int]]
 
@@ -66,6 +67,9 @@ class MaxUnpool2d(Function):
         xp = get_array_module(gy)
         n, c = gy.shape[:2]
         return gy.reshape(n, c, -1)[self._places(xp)].reshape(self.x_shape)
+
+    def differentiable_backward(self, gy):  # linear in x: the adjoint is an op (functional/adjoint.py)
+        return Transposed(self)(gy)
 
 
 def unpool_output_size(x_shape: Sequence[int], kernel: tuple, stride: tuple, padding: tuple,
