@@ -50,7 +50,7 @@ def one_process_reference(epochs: int = 3):
     return net.state_dict(), np.array(history["loss"])
 
 
-@pytest.mark.parametrize("scenario", ["fit", "loop"])
+@pytest.mark.parametrize("scenario", ["fit", "loop", "resume"])
 def test_two_ranks_equal_one_process_with_the_whole_batch(tmp_path, scenario):
     run_ranks(scenario, tmp_path)
     expected, losses = one_process_reference()

@@ -30,7 +30,7 @@ def model(seed, batch_norm=False):
 def main(scenario, out):
     comm = init()
     out = Path(out)
-    if scenario in ("fit", "loop"):
+    if scenario in ("fit", "loop", "resume"):
         # Each rank starts from different weights: DDP must broadcast rank 0's.
         net = DistributedDataParallel(model(seed=comm.rank), comm, bucket_cap_mb=0.001)  # tiny buckets: several
         loader = DataLoader(data(), batch_size=8, shuffle=True, seed=3, num_replicas=comm.world_size, rank=comm.rank)
@@ -39,6 +39,14 @@ def main(scenario, out):
         if scenario == "fit":
             history = fit(net, loader, loss, opt, epochs=3, verbose=0, checkpoint=out / "ckpt.npz")
             np.save(out / f"losses{comm.rank}.npy", np.array(history["loss"]))
+        elif scenario == "resume":  # stop after epoch 1, then a fresh start of every object resumes to epoch 3
+            fit(net, loader, loss, opt, epochs=1, verbose=0, checkpoint=out / "ckpt.npz", run_id="r")
+            net = DistributedDataParallel(model(seed=comm.rank), comm)
+            loader = DataLoader(data(), batch_size=8, shuffle=True, seed=3, num_replicas=comm.world_size,
+                                rank=comm.rank)
+            opt = SGD(net.parameters(), lr=0.1, momentum=0.9)
+            fit(net, loader, loss, opt, epochs=3, verbose=0, checkpoint=out / "ckpt.npz", run_id="r",
+                resume_from=out / "ckpt.npz")
         else:
             for _ in range(3):
                 for x, y in loader:
