@@ -87,6 +87,7 @@ class Pad(Function):
         for axis, matrix in self.matrices.items():
             gx = _along(gx, matrix.T, axis)  # the transpose of the gather: a scatter-add
         return gx
+
     def differentiable_backward(self, gy):  # linear once the fill value is 0 (functional/adjoint.py)
         linear = copy.copy(self)
         linear.value = 0.0

@@ -100,6 +100,7 @@ class MaxPool2d(Function):
             gxpad[window] += gy * (self.arg == k)
         return gxpad[:, :, pt:pt + h, pl:pl + w]
         # END SOLUTION
+
     def differentiable_backward(self, gy):
         """create_graph=True: the same routing as a scatter-add op, gx[arg-max position] += gy."""
         n, c, h, w = self.x_shape

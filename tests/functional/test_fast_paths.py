@@ -182,3 +182,25 @@ def test_conv2d_in_chunks_with_asymmetric_padding_equals_the_reference(device):
         assert probe.creator.chunk == 2 and probe.shape == (5, 3, 5, 7)
         results = run_both(lambda x, w: F.conv2d(x, w, padding=(0, 3, 1, 0)), arrays, device)
     assert_same(results)
+
+
+# ---- splitting the batch over threads (fast/threads.py)
+def test_over_batch_covers_the_batch_in_order(monkeypatch):
+    from minidl.functional.fast import threads
+
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
+    parts = threads.over_batch(lambda rows: (rows.start, rows.stop), 10, np)
+    assert parts[0][0] == 0 and parts[-1][1] == 10 and len(parts) == 6
+    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))  # consecutive, no gap, no overlap
+    assert threads.over_batch(lambda rows: rows, 10, mdl.strict) == [slice(0, 10)]  # not NumPy: one call
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "1")
+    assert threads.over_batch(lambda rows: rows, 10, np) == [slice(0, 10)]
+    assert threads.thread_count() == 1
+
+
+@pytest.mark.parametrize("count", ["1", "2", "5"])
+def test_depthwise_on_threads_equals_the_reference(monkeypatch, count):
+    monkeypatch.setenv("MINIDL_NUM_THREADS", count)
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal((7, 4, 6, 6)), rng.standard_normal((4, 1, 3, 3)), rng.standard_normal(4)]
+    assert_same(run_both(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=4), arrays, "cpu"))

@@ -19,6 +19,10 @@ max_pool2d      :mod:`.pool` (windows as long   fast paths are on, the windows t
                                                 no ceil_mode overhang), no return_indices
 ==============  ==============================  ==========================================
 
+Elementwise loops that NumPy runs on one core are split over the batch in
+threads where a fast path says so (:mod:`.threads`; ``MINIDL_NUM_THREADS``
+sets how many): the depthwise convolution's multiply-adds.
+
 ``tests/functional/test_fast_paths.py`` checks every fast path against its
 reference on every option, on every backend. Turning fast paths off runs the
 references alone (the whole test suite passes that way too)::

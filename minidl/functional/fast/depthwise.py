@@ -14,6 +14,9 @@ as in col2im)::
     gw[:, 0, i, j]  = sum over n, oh, ow of  gy * xpad[slice (i, j)]
     gxpad[slice (i, j)] += gy * w[:, 0, i, j]
 
+Each thread takes a slice of the batch (:mod:`.threads`): NumPy's
+multiply-adds run on one core each, and the samples are independent.
+
 Taken by ``conv2d`` when fast paths are on and ``groups == in_channels ==
 out_channels``; ``tests/functional/test_fast_paths.py`` checks it against the
 reference.
@@ -23,6 +26,7 @@ from __future__ import annotations
 from ...autograd import Function
 from ...backend import get_array_module
 from .._windows import crop, geometry, offset_slices, pad_array
+from .threads import over_batch
 
 
 def applies(x_shape: tuple, w_shape: tuple, groups: int) -> bool:
@@ -44,8 +48,15 @@ class DepthwiseConv2d(Function):
         self.x_shape, self.w = x.shape, w
         self.xpad = pad_array(x, self.padding)
         y = xp.zeros((n, c) + tuple(self.out_hw), dtype=x.dtype)
-        for (i, j), window in self._windows():
-            y += w[:, 0, i, j].reshape(1, c, 1, 1) * self.xpad[window]
+
+        def part(rows):  # the samples ``rows``: each thread a slice of the batch (fast/threads.py)
+            out, xpad = y[rows], self.xpad[rows]
+            scratch = xp.empty_like(out)
+            for (i, j), window in self._windows():
+                xp.multiply(xpad[window], w[:, 0, i, j].reshape(1, c, 1, 1), out=scratch)
+                out += scratch
+
+        over_batch(part, n, xp)
         if b is not None:
             y += b.reshape(1, c, 1, 1)
         return y
@@ -57,12 +68,18 @@ class DepthwiseConv2d(Function):
     def backward(self, gy):
         xp = get_array_module(gy)
         n, c, h, width = self.x_shape
-        gw = xp.zeros(self.w.shape, dtype=gy.dtype)
         gxpad = xp.zeros(self.xpad.shape, dtype=gy.dtype) if self.needs_input_grad[0] else None
-        for (i, j), window in self._windows():
-            gw[:, 0, i, j] = (gy * self.xpad[window]).sum(axis=(0, 2, 3))
-            if gxpad is not None:
-                gxpad[window] += gy * self.w[:, 0, i, j].reshape(1, c, 1, 1)
+
+        def part(rows):  # this slice of the batch's share of gw, and its rows of gx
+            g, xpad = gy[rows], self.xpad[rows]
+            gw = xp.zeros(self.w.shape, dtype=gy.dtype)
+            for (i, j), window in self._windows():
+                gw[:, 0, i, j] = (g * xpad[window]).sum(axis=(0, 2, 3))
+                if gxpad is not None:
+                    gxpad[rows][window] += g * self.w[:, 0, i, j].reshape(1, c, 1, 1)
+            return gw
+
+        gw = sum(over_batch(part, n, xp))
         gx = crop(gxpad, self.padding, h, width) if gxpad is not None else None
         gb = gy.sum(axis=(0, 2, 3))
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)

@@ -57,12 +57,12 @@ class MaxPool2d(Function):
 
     def backward(self, gy):
         return self._backward_tiled(gy)
+
     def differentiable_backward(self, gy):  # create_graph=True: the reference finds the same maxima
         from ..pool import MaxPool2d as Reference  # (here, not on top: pool.py imports this file)
         reference = Reference(self.kernel, self.stride, self.padding, (1, 1), self.out_hw)
         reference.forward(self.inputs[0].data)
         return reference.differentiable_backward(gy)
-
 
     def _memory_order(self, a):
         """View a (N, C, ...) in the order its memory runs: (C, N, ...) for conv outputs."""

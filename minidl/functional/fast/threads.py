@@ -1,0 +1,45 @@
+"""Splitting a batch over threads: how the fast paths use both cores for elementwise work.
+
+A BLAS product already runs on every core, but NumPy's elementwise loops
+(a multiply-add of whole arrays, a running maximum) run on one. They do
+release Python's lock while they loop, though, so two threads, each given
+half of the batch, really run at the same time: for a loop over samples that
+are independent, ``over_batch(part, n, xp)`` calls ``part(rows)`` for slices
+of the batch on several threads and returns their results in order.
+
+How many threads: ``MINIDL_NUM_THREADS`` if set, else the cores this process
+may use. Small batches (or CuPy arrays, which the GPU already spreads out)
+run in the calling thread alone. The pool lives only for the call: no state
+is kept between ops.
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, List
+
+import numpy
+
+PARTS_PER_THREAD = 2  # a little more parts than threads evens out uneven progress
+
+
+def thread_count() -> int:
+    """``MINIDL_NUM_THREADS``, else the number of cores this process may run on."""
+    value = os.environ.get("MINIDL_NUM_THREADS", "")
+    if value.strip():
+        return max(1, int(value))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # (not on every platform)
+        return os.cpu_count() or 1
+
+
+def over_batch(part: Callable[[slice], Any], n: int, xp: Any, min_rows: int = 2) -> List[Any]:
+    """``[part(rows) for rows in slices of range(n)]``, the slices run on several threads (NumPy only)."""
+    threads = min(thread_count(), n // min_rows) if xp is numpy else 1
+    if threads <= 1:
+        return [part(slice(0, n))]
+    cuts = numpy.linspace(0, n, min(n, threads * PARTS_PER_THREAD) + 1).astype(int)
+    rows = [slice(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(part, rows))
