@@ -26,8 +26,10 @@ from typing import Any
 from ..autograd import Function, Tensor
 from ..backend import get_array_module
 from ..validate import normalize_axis, real
+from . import fast
 from ._dtypes import check_same_dtype, to_float
 from .elementwise import erf_array  # NumPy has no erf: summed from its series there
+from .fast import relu as fast_relu
 
 
 class ReLU(Function):
@@ -192,8 +194,10 @@ def _pick_axis(name: str, x: Any, axis: int, dim: int | None) -> tuple:
 
 
 def relu(x: Any) -> Tensor:
-    """y = max(x, 0), elementwise."""
-    return ReLU()(x)
+    """y = max(x, 0), elementwise. The rule: the fast path (:mod:`minidl.functional.fast.relu`,
+    the same numbers on every core) for NumPy batches when fast paths are on, else the reference."""
+    data = x.data if isinstance(x, Tensor) else x
+    return (fast_relu.ReLU if fast.enabled() and fast_relu.applies(data) else ReLU)()(x)
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:

@@ -204,3 +204,32 @@ def test_depthwise_on_threads_equals_the_reference(monkeypatch, count):
     rng = np.random.default_rng(8)
     arrays = [rng.standard_normal((7, 4, 6, 6)), rng.standard_normal((4, 1, 3, 3)), rng.standard_normal(4)]
     assert_same(run_both(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=4), arrays, "cpu"))
+
+
+@pytest.mark.parametrize("count", ["1", "2", "5"])
+def test_max_pool_on_threads_equals_the_reference(monkeypatch, count):
+    """Both memory orders: a plain batch, and a conv output (channels outer), split over its leading axis."""
+    monkeypatch.setenv("MINIDL_NUM_THREADS", count)
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 4, (7, 5, 9, 8)).astype(np.float64)  # ties, and a row and column no window reaches
+    assert_same(run_both(lambda t: F.max_pool2d(t, 2), [x], "cpu"), rtol=0, atol=0)
+    w = rng.standard_normal((6, 5, 1, 1))
+    assert_same(run_both(lambda t, k: F.max_pool2d(F.conv2d(t, k), (2, 3)), [x, w], "cpu"))
+
+
+@pytest.mark.parametrize("count", ["1", "3"])
+def test_relu_fast_path_equals_the_reference(monkeypatch, count):
+    monkeypatch.setenv("MINIDL_NUM_THREADS", count)
+    x = np.random.default_rng(10).standard_normal((7, 3, 5, 4))
+    x[0, 0, 0, :2] = 0.0  # the kink: gradient 0, as the reference
+    assert_same(run_both(F.relu, [x], "cpu"), rtol=0, atol=0)
+    fast.set_enabled(True)
+    t = mdl.tensor(x, requires_grad=True)
+    y = F.relu(t)
+    assert type(y.creator).__module__ == "minidl.functional.fast.relu"
+    gy = np.ones_like(x)
+    gy[x <= 0] = np.inf  # an infinite gradient where the unit is off must give 0, not inf * 0 = NaN
+    y.backward(mdl.tensor(gy))
+    assert np.array_equal(t.grad, np.where(x > 0, 1.0, 0.0))
+    one_d = F.relu(mdl.tensor(np.ones(3), requires_grad=True))  # no batch axis: the reference
+    assert type(one_d.creator).__module__ == "minidl.functional.activation"

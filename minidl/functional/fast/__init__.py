@@ -14,6 +14,8 @@ conv2d          :mod:`.conv` (batch side by     fast paths are on (every input b
                 side, chunked by memory)        depthwise ones)
 conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
                 shifted multiply-adds)          = out_channels (one filter per channel)
+relu            :mod:`.relu` (a product with    fast paths are on and the input is a NumPy
+                the mask, batch on threads)     batch
 max_pool2d      :mod:`.pool` (windows as long   fast paths are on, the windows tile the input
                 rows of memory)                 (stride = kernel, no padding, no dilation,
                                                 no ceil_mode overhang), no return_indices
@@ -21,7 +23,7 @@ max_pool2d      :mod:`.pool` (windows as long   fast paths are on, the windows t
 
 Elementwise loops that NumPy runs on one core are split over the batch in
 threads where a fast path says so (:mod:`.threads`; ``MINIDL_NUM_THREADS``
-sets how many): the depthwise convolution's multiply-adds.
+sets how many): the depthwise convolution's multiply-adds, ReLU, max pooling.
 
 ``tests/functional/test_fast_paths.py`` checks every fast path against its
 reference on every option, on every backend. Turning fast paths off runs the

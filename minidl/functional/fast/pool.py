@@ -18,6 +18,7 @@ from ...autograd import Function
 from ...backend import get_array_module
 from ...grad_mode import is_grad_enabled
 from .conv import channels_outer
+from .threads import over_batch
 
 
 def applies(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple = (1, 1)) -> bool:
@@ -29,11 +30,12 @@ def applies(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple = (1, 
     return kernel == stride and padding == ((0, 0), (0, 0)) and dilation == (1, 1)
 
 
-def _running_max(xp, candidates, track: bool):
-    """The elementwise maximum of equally shaped arrays, and (when ``track``)
-    the index of the first array that holds it (uint8), else None."""
-    best = candidates[0].copy(order="K")
-    where = xp.zeros(best.shape, dtype=xp.uint8) if track else None
+def _running_max(xp, candidates, track: bool, best, where):
+    """The elementwise maximum of equally shaped arrays, written into ``best``, and
+    (when ``track``) the index of the first array that holds it, into ``where`` (uint8)."""
+    best[...] = candidates[0]
+    if track:
+        where[...] = 0
     for k, c in enumerate(candidates[1:], start=1):
         if track:
             bigger = c > best  # strictly: on ties the earlier one stays
@@ -41,7 +43,6 @@ def _running_max(xp, candidates, track: bool):
             # maximum does it: several times faster than xp.where on uint8.
             xp.maximum(where, bigger * xp.uint8(k), out=where)
         xp.maximum(best, c, out=best)  # in place: no new array per candidate
-    return best, where
 
 
 class MaxPool2d(Function):
@@ -70,33 +71,46 @@ class MaxPool2d(Function):
 
     def _forward_tiled(self, xp, x):
         (kh, kw), (oh, ow) = self.kernel, self.out_hw
-        # Drop the rows/columns no window reaches, then lay the windows out:
-        # (A, B, OH*kh, OW*kw) in memory order -> rows of kw values, (M, kw).
-        xm = xp.ascontiguousarray(self._memory_order(x)[:, :, : oh * kh, : ow * kw])
+        # Drop the rows/columns no window reaches; in memory order (A, B, OH*kh, OW*kw).
+        xm = self._memory_order(x)[:, :, : oh * kh, : ow * kw]
         a, b = xm.shape[:2]
-        cells = xm.reshape(-1, kw)  # (A*B*OH*kh*OW, kw): one window row per line
-        r, self.col = _running_max(xp, [cells[:, j] for j in range(kw)], self.track)
-        rows = r.reshape(-1, kh, ow)  # (A*B*OH, kh, OW): the kh row maxima of each window
-        y, self.row = _running_max(xp, [rows[:, i] for i in range(kh)], self.track)
-        return self._memory_order(y.reshape(a, b, oh, ow))
+        y = xp.empty((a, b, oh, ow), dtype=x.dtype)
+        self.col = xp.empty((a, b * oh * kh * ow), dtype=xp.uint8) if self.track else None
+        self.row = xp.empty((a, b * oh * ow), dtype=xp.uint8) if self.track else None
+
+        def part(rows):  # a slice of the leading axis on each thread (fast/threads.py)
+            # Lay the windows out: rows of kw values (one window row per line), (M, kw).
+            cells = xp.ascontiguousarray(xm[rows]).reshape(-1, kw)
+            col = self.col[rows].reshape(-1) if self.track else None  # views: written in place
+            row = self.row[rows].reshape(-1, ow) if self.track else None
+            r = xp.empty(cells.shape[0], dtype=x.dtype)
+            _running_max(xp, [cells[:, j] for j in range(kw)], self.track, r, col)
+            rows_max = r.reshape(-1, kh, ow)  # (., kh, OW): the kh row maxima of each window
+            _running_max(xp, [rows_max[:, i] for i in range(kh)], self.track, y[rows].reshape(-1, ow), row)
+
+        over_batch(part, a, xp)
+        return self._memory_order(y)
 
     def _backward_tiled(self, gy):
         xp = get_array_module(gy)
         (kh, kw), (oh, ow) = self.kernel, self.out_hw
-        g = xp.ascontiguousarray(self._memory_order(gy))  # (A, B, OH, OW), free for our own layout
-        a, b = g.shape[:2]
-        g = g.reshape(-1, ow)  # (A*B*OH, OW)
-        grows = xp.empty((g.shape[0], kh, ow), dtype=gy.dtype)  # gradient of the row maxima
-        for i in range(kh):
-            xp.multiply(g, self.row == i, out=grows[:, i])
-        gr = grows.reshape(-1)  # (A*B*OH*kh*OW,)
-        gcells = xp.empty((gr.shape[0], kw), dtype=gy.dtype)
-        for j in range(kw):
-            xp.multiply(gr, self.col == j, out=gcells[:, j])
-        gx = gcells.reshape(a, b, oh * kh, ow * kw)
+        gm = self._memory_order(gy)  # (A, B, OH, OW)
+        a, b = gm.shape[:2]
         h, w = self.x_shape[2:]
-        if (oh * kh, ow * kw) != (h, w):  # rows/columns no window reached get 0
-            full = xp.zeros((a, b, h, w), dtype=gy.dtype)
-            full[:, :, : oh * kh, : ow * kw] = gx
-            gx = full
+        gx = xp.zeros((a, b, h, w), dtype=gy.dtype)
+
+        def part(rows):
+            g = xp.ascontiguousarray(gm[rows]).reshape(-1, ow)  # (.*B*OH, OW)
+            grows = xp.empty((g.shape[0], kh, ow), dtype=gy.dtype)  # gradient of the row maxima
+            row = self.row[rows].reshape(-1, ow)
+            for i in range(kh):
+                xp.multiply(g, row == i, out=grows[:, i])
+            gr = grows.reshape(-1)  # (.*B*OH*kh*OW,)
+            gcells = xp.empty((gr.shape[0], kw), dtype=gy.dtype)
+            col = self.col[rows].reshape(-1)
+            for j in range(kw):
+                xp.multiply(gr, col == j, out=gcells[:, j])
+            gx[rows, :, : oh * kh, : ow * kw] = gcells.reshape(-1, b, oh * kh, ow * kw)  # rows no window reached: 0
+
+        over_batch(part, a, xp)
         return self._memory_order(gx)
