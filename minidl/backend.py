@@ -274,8 +274,8 @@ def keep_freed_memory() -> bool:
     in the heap, where the next step reuses them.
 
     This changes the whole process's allocator (it never grows memory beyond
-    the peak already reached). ``minidl.train.fit`` calls it; call it yourself
-    before a hand-written training loop. Returns True when it took effect.
+    the peak already reached). Every optimizer calls it when it is made, so
+    ``fit`` and hand-written loops alike get it. Returns True when it took effect.
     """
     name = ctypes.util.find_library("c")
     try:

@@ -111,3 +111,11 @@ def test_keep_freed_memory_is_safe_to_call_twice():
     assert first == second
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert first is True
+
+
+def test_making_an_optimizer_tunes_the_allocator(monkeypatch):
+    """A hand-written loop gets the allocator setting too: the optimizer asks for it, not fit."""
+    calls = []
+    monkeypatch.setattr(backend, "keep_freed_memory", lambda: calls.append(1) or True)
+    mdl.optim.SGD([mdl.nn.Parameter(np.zeros(3))], lr=0.1)
+    assert calls == [1]

@@ -22,6 +22,11 @@ lists, which ``mdl.save`` writes to an ``.npz``. As in PyTorch, parameters are
 named by their position across the groups (0, 1, 2, ...), not by the objects
 themselves, so the state can be loaded into a fresh optimizer built over a
 fresh model of the same shape.
+
+Memory. Making an optimizer means a training loop is coming, whose every
+step allocates and frees the same large arrays: the constructor asks the C
+allocator to keep freed memory for reuse (:func:`minidl.backend.keep_freed_memory`),
+so neither ``fit`` nor a hand-written loop maps fresh pages every step.
 """
 from __future__ import annotations
 
@@ -45,6 +50,7 @@ class Optimizer:
     def __init__(self, params: Iterable[Any], defaults: dict):
         self.defaults = dict(defaults)
         self._validate(self.defaults, where="")
+        backend.keep_freed_memory()  # each step's large arrays reused, not re-mapped (the module docstring)
         self.param_groups: list[dict] = []
         self.state: dict = {}  # Tensor -> {name: array or number}
         for group in self._groups_from(params):

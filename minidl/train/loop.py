@@ -219,8 +219,7 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
     mean over the ranks, the same on all, so callbacks decide alike; only
     rank 0 shows progress and writes checkpoints, ModelCheckpoint and CSVLogger files.
 
-    It first calls :func:`minidl.backend.keep_freed_memory` (a faster allocator
-    setting for training loops). Logs recorded per epoch: loss, each metric, val_loss and val_<metric>
+    Logs recorded per epoch: loss, each metric, val_loss and val_<metric>
     (with validation data), lr (the first param group's rate during the
     epoch) and time (seconds, validation included).
     """
@@ -234,7 +233,6 @@ def fit(model: Any, train_loader: Iterable, loss: Callable, optimizer: Any, epoc
         _metric_function(name)  # an unknown name fails now, not after the first epoch
     user_loader = train_loader
     train_loader, val_loader = _validation(train_loader, val_loader, validation_data, validation_split)
-    backend.keep_freed_memory()  # reuse each step's large arrays instead of re-mapping them (backend docs)
     comm = model.comm if isinstance(model, DistributedDataParallel) else None
     main = comm is None or comm.rank == 0
     verbose = verbose if main else 0
