@@ -80,7 +80,7 @@ CASES = [
      [a(2, 4, 3, 3), a(4, 1, 3, 3), a(2)]),
     ("conv_transpose2d output_padding at the dilation", ["ConvTranspose2d"],
      lambda y, w: F.conv_transpose2d(y, w, stride=1, dilation=2, output_padding=1) ** 2, [a(1, 2, 3, 3), a(2, 3, 2, 2)]),
-    ("max_pool2d overlapping, padded", ["MaxPool2d"], lambda x: F.max_pool2d(x, 3, 2, 1) ** 3, [a(2, 2, 7, 7)]),
+    ("max_pool2d overlapping, padded", ["MaxPool2d", "WindowedMaxPool2d"], lambda x: F.max_pool2d(x, 3, 2, 1) ** 3, [a(2, 2, 7, 7)]),
     ("max_pool2d 2x2 (the fast path's)", ["MaxPool2d"], lambda x: F.max_pool2d(x, 2) ** 3, [a(2, 2, 6, 6)]),
     ("avg_pool2d", ["AvgPool2d", "Transposed", "Applied"],
      lambda x: F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False) ** 3, [a(2, 2, 7, 7)]),

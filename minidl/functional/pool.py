@@ -255,9 +255,13 @@ def max_pool2d(
     """
     kernel, stride, padding, dilation, out_hw = pool_arguments("max_pool2d", x, kernel_size, stride, padding,
                                                                dilation, ceil_mode)
-    # The rule for the fast path: fast paths on, windows that tile the input, no indices asked for.
-    if fast.enabled() and not return_indices and fast_pool.applies(kernel, stride, padding, dilation):
-        return fast_pool.MaxPool2d(kernel, stride, padding, out_hw)(x)
+    # The rule for the fast paths: fast paths on and no indices asked for; windows that tile the
+    # input read as rows of memory, every other window by in-place slices on threads.
+    if fast.enabled() and not return_indices:
+        if fast_pool.applies(kernel, stride, padding, dilation):
+            return fast_pool.MaxPool2d(kernel, stride, padding, out_hw)(x)
+        if fast_pool.applies_windowed(kernel):
+            return fast_pool.WindowedMaxPool2d(kernel, stride, padding, dilation, out_hw)(x)
     op = MaxPool2d(kernel, stride, padding, dilation, out_hw)
     y = op(x)
     return (y, Tensor(op.indices())) if return_indices else y

@@ -111,7 +111,7 @@ def test_the_rules_are_visible():
     assert type(F.max_pool2d(x, 2).creator).__module__ == "minidl.functional.fast.pool"
     x3, w3 = mdl.tensor(np.ones((1, 3, 4, 4))), mdl.tensor(np.ones((3, 1, 3, 3)), requires_grad=True)
     assert type(F.conv2d(x3, w3, groups=3).creator).__module__ == "minidl.functional.fast.depthwise"
-    assert type(F.max_pool2d(x, 3, 1).creator).__module__ == "minidl.functional.pool"  # overlapping windows
+    assert type(F.max_pool2d(x, 3, 1).creator).__name__ == "WindowedMaxPool2d"  # overlapping windows
     with fast.disabled():
         assert not fast.enabled()
         assert type(F.conv2d(x, w).creator).__module__ == "minidl.functional.conv"
@@ -149,12 +149,13 @@ def test_the_max_pool_rule_is_visible():
 
     def path(**options):
         y = F.max_pool2d(x, 2, **options)
-        return type((y[0] if options.get("return_indices") else y).creator).__module__
+        creator = (y[0] if options.get("return_indices") else y).creator
+        return f"{type(creator).__module__}.{type(creator).__name__}"
 
-    assert path(ceil_mode=True) == "minidl.functional.fast.pool"  # 6 = 3 windows of 2: no overhang
-    assert path(return_indices=True) == "minidl.functional.pool"
-    assert path(dilation=2) == "minidl.functional.pool"
-    assert type(F.max_pool2d(x[:, :, :5], 2, ceil_mode=True).creator).__module__ == "minidl.functional.pool"
+    assert path(ceil_mode=True) == "minidl.functional.fast.pool.MaxPool2d"  # 6 = 3 windows of 2: no overhang
+    assert path(return_indices=True) == "minidl.functional.pool.MaxPool2d"  # indices: the reference's
+    assert path(dilation=2) == "minidl.functional.fast.pool.WindowedMaxPool2d"
+    assert type(F.max_pool2d(x[:, :, :5], 2, ceil_mode=True).creator).__name__ == "WindowedMaxPool2d"
 
 
 ASYMMETRIC_CASES = [  # padding (left, right, top, bottom): the fast paths pad each side on its own
@@ -233,3 +234,20 @@ def test_relu_fast_path_equals_the_reference(monkeypatch, count):
     assert np.array_equal(t.grad, np.where(x > 0, 1.0, 0.0))
     one_d = F.relu(mdl.tensor(np.ones(3), requires_grad=True))  # no batch axis: the reference
     assert type(one_d.creator).__module__ == "minidl.functional.activation"
+
+
+WINDOWED_CASES = [  # (shape, kwargs): windows that do not tile the input
+    ((7, 3, 9, 9), dict(kernel_size=3, stride=2, padding=1)),   # ResNet's stem pooling
+    ((2, 3, 8, 7), dict(kernel_size=3, stride=1)),
+    ((3, 2, 9, 8), dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 2))),
+    ((2, 3, 7, 9), dict(kernel_size=2, ceil_mode=True)),        # the last window hangs over
+    ((0, 2, 5, 5), dict(kernel_size=3, stride=2, padding=1)),   # an empty batch
+]
+
+
+@pytest.mark.parametrize("count", ["1", "3"])
+@pytest.mark.parametrize("shape, options", WINDOWED_CASES, ids=[str(c[1]) for c in WINDOWED_CASES])
+def test_windowed_max_pool_equals_the_reference(device, monkeypatch, count, shape, options):
+    monkeypatch.setenv("MINIDL_NUM_THREADS", count)
+    x = np.random.default_rng(11).integers(0, 4, shape).astype(np.float64)  # many ties
+    assert_same(run_both(lambda t: F.max_pool2d(t, **options), [x], device), rtol=0, atol=0)

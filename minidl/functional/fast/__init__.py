@@ -19,6 +19,9 @@ relu            :mod:`.relu` (a product with    fast paths are on and the input 
 max_pool2d      :mod:`.pool` (windows as long   fast paths are on, the windows tile the input
                 rows of memory)                 (stride = kernel, no padding, no dilation,
                                                 no ceil_mode overhang), no return_indices
+max_pool2d      :mod:`.pool` ``Windowed...``    fast paths are on, any other windows (at most
+                (the reference's slices, in     255 offsets), no return_indices
+                place, batch on threads)
 ==============  ==============================  ==========================================
 
 Elementwise loops that NumPy runs on one core are split over the batch in

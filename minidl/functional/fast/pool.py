@@ -17,6 +17,7 @@ from __future__ import annotations
 from ...autograd import Function
 from ...backend import get_array_module
 from ...grad_mode import is_grad_enabled
+from .._windows import crop, offset_slices, pad_array
 from .conv import channels_outer
 from .threads import over_batch
 
@@ -28,6 +29,11 @@ def applies(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple = (1, 
     ceil_mode takes this path only where it changes nothing.
     """
     return kernel == stride and padding == ((0, 0), (0, 0)) and dilation == (1, 1)
+
+
+def applies_windowed(kernel: tuple) -> bool:
+    """The rule for every other window (overlapping, padded, dilated): few enough offsets for uint8."""
+    return kernel[0] * kernel[1] <= 255
 
 
 def _running_max(xp, candidates, track: bool, best, where):
@@ -114,3 +120,55 @@ class MaxPool2d(Function):
 
         over_batch(part, a, xp)
         return self._memory_order(gx)
+
+
+class WindowedMaxPool2d(Function):
+    """Max pooling over any windows (ResNet's overlapping 3x3, stride 2, padding 1): the reference's
+    running maximum over the kh*kw strided slices of the padded input, made fast.
+
+    The same slices and the same ties rule as :class:`minidl.functional.pool.MaxPool2d`; two things differ:
+    the maximum and the arg-max are updated in place with ``maximum`` (no ``where``, about ten times
+    slower in NumPy, and no new array per offset), and each thread takes a slice of the batch.
+    """
+
+    def __init__(self, kernel, stride, padding, dilation, out_hw):
+        self.kernel, self.stride, self.padding, self.dilation, self.out_hw = kernel, stride, padding, dilation, out_hw
+
+    def _windows(self):
+        return [window for _, window in offset_slices(self.kernel, self.stride, self.out_hw, self.dilation)]
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.track = is_grad_enabled() and self.needs_input_grad[0]
+        self.x_shape = x.shape
+        xpad = pad_array(x, self.padding, value=-float("inf"))
+        y = xp.empty(x.shape[:2] + tuple(self.out_hw), dtype=x.dtype)
+        self.arg = xp.empty(y.shape, dtype=xp.uint8) if self.track else None
+
+        def part(rows):  # a slice of the batch on each thread (fast/threads.py)
+            candidates = [xpad[rows][window] for window in self._windows()]
+            _running_max(xp, candidates, self.track, y[rows], self.arg[rows] if self.track else None)
+
+        over_batch(part, len(x), xp)
+        return y
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        n, c, h, w = self.x_shape
+        (pt, pb), (pl, pr) = self.padding
+        gxpad = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=gy.dtype)
+        scratch = xp.empty_like(gy)
+
+        def part(rows):
+            for k, window in enumerate(self._windows()):
+                xp.multiply(gy[rows], self.arg[rows] == k, out=scratch[rows])
+                gxpad[rows][window] += scratch[rows]
+
+        over_batch(part, n, xp)
+        return crop(gxpad, self.padding, h, w)
+
+    def differentiable_backward(self, gy):  # create_graph=True: the reference finds the same maxima
+        from ..pool import MaxPool2d as Reference  # (here, not on top: pool.py imports this file)
+        reference = Reference(self.kernel, self.stride, self.padding, self.dilation, self.out_hw)
+        reference.forward(self.inputs[0].data)
+        return reference.differentiable_backward(gy)
