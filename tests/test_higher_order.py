@@ -28,6 +28,7 @@ LABELS = np.array([1, 0, 3])
 SOFT = np.abs(R.standard_normal((3, 4)))
 SOFT /= SOFT.sum(1, keepdims=True)
 WEIGHT = mdl.tensor(a(4, low=0.5))
+RUNNING = (a(4), a(4, low=0.5))
 GATHER_INDEX = mdl.tensor(np.array([[0, 3], [1, 1], [2, 0]]))
 UNPOOL_INDEX = F.max_pool2d(mdl.tensor(a(1, 2, 4, 4)), 2, return_indices=True)[1]
 MASK = R.random((3, 4)) > 0.5
@@ -94,6 +95,10 @@ CASES = [
      [a(1, 2, 3, 4)]),
     ("gather scatter_add", ["Gather", "ScatterAdd"],
      lambda x, s: x.gather(1, GATHER_INDEX) ** 3 + x.scatter_add(1, GATHER_INDEX, s[:, :2] ** 2).sum(), [a(3, 4), a(3, 3)]),
+    ("batch_norm eval", ["BatchNorm", "BatchNormEval"],
+     lambda x, g, b: F.batch_norm(x, RUNNING[0], RUNNING[1], g, b, training=False) ** 3, [a(3, 4, 2, 2), a(4), a(4)]),
+    ("batch_norm eval, no affine", ["BatchNorm", "BatchNormEval"],
+     lambda x: F.batch_norm(x, RUNNING[0], RUNNING[1], training=False) ** 3, [a(3, 4, 2, 2)]),
     ("conv2d depthwise", ["DepthwiseConv2d"], lambda x, w: F.conv2d(x, w, padding=1, groups=3) ** 2,
      [a(2, 3, 5, 5), a(3, 1, 3, 3)]),
 ]
@@ -263,7 +268,7 @@ def test_an_op_without_it_says_so():
     with pytest.raises(RuntimeError, match="CumSum's backward is written on raw arrays.*create_graph=True"):
         mdl.grad(x.cumsum(dim=3).sum(), [x], create_graph=True)
     bn = nn.BatchNorm2d(1).double()
-    with pytest.raises(RuntimeError, match="BatchNorm's backward .* does not support this op"):
+    with pytest.raises(RuntimeError, match="batch statistics .*does not support create_graph=True"):
         (bn(x) ** 2).sum().backward(create_graph=True)
 
 

@@ -251,3 +251,18 @@ def test_windowed_max_pool_equals_the_reference(device, monkeypatch, count, shap
     monkeypatch.setenv("MINIDL_NUM_THREADS", count)
     x = np.random.default_rng(11).integers(0, 4, shape).astype(np.float64)  # many ties
     assert_same(run_both(lambda t: F.max_pool2d(t, **options), [x], device), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape", [(7, 4, 3, 5), (6, 4), (5, 4, 9)])
+def test_batch_norm_eval_fast_path_equals_the_reference(monkeypatch, affine, shape):
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
+    rng = np.random.default_rng(12)
+    mean, var = rng.standard_normal(shape[1]), rng.random(shape[1]) + 0.5
+    arrays = [rng.standard_normal(shape)] + ([rng.standard_normal(shape[1]), rng.standard_normal(shape[1])] if affine else [])
+    fn = lambda x, *wb: F.batch_norm(x, mean, var, *wb, training=False, eps=1e-3)  # noqa: E731
+    assert_same(run_both(fn, arrays, "cpu"))
+    fast.set_enabled(True)
+    assert type(fn(*[mdl.tensor(a, requires_grad=True) for a in arrays]).creator).__name__ == "BatchNormEval"
+    train = F.batch_norm(mdl.tensor(arrays[0], requires_grad=True), mean.copy(), var.copy(), training=True)
+    assert type(train.creator).__name__ == "BatchNorm"  # batch statistics: the reference

@@ -14,6 +14,8 @@ conv2d          :mod:`.conv` (batch side by     fast paths are on (every input b
                 side, chunked by memory)        depthwise ones)
 conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
                 shifted multiply-adds)          = out_channels (one filter per channel)
+batch_norm      :mod:`.norm` (eval: one         fast paths are on, the running statistics are
+                multiply-add, batch on threads) used (eval), the input is a NumPy batch
 relu            :mod:`.relu` (a product with    fast paths are on and the input is a NumPy
                 the mask, batch on threads)     batch
 max_pool2d      :mod:`.pool` (windows as long   fast paths are on, the windows tile the input
@@ -26,7 +28,7 @@ max_pool2d      :mod:`.pool` ``Windowed...``    fast paths are on, any other win
 
 Elementwise loops that NumPy runs on one core are split over the batch in
 threads where a fast path says so (:mod:`.threads`; ``MINIDL_NUM_THREADS``
-sets how many): the depthwise convolution's multiply-adds, ReLU, max pooling.
+sets how many): the depthwise convolution's multiply-adds, ReLU, max pooling, batch norm in eval.
 
 ``tests/functional/test_fast_paths.py`` checks every fast path against its
 reference on every option, on every backend. Turning fast paths off runs the
