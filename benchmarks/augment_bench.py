@@ -14,7 +14,7 @@ Contestants:
 
 * minidl, batched: ``Compose`` fuses flip and affine into one matrix per image
   and samples the whole batch at once; with 1 thread and with 2 (the sampler
-  splits a batch over threads, see ``minidl.augment.geometric.set_num_threads``);
+  splits a batch over threads, see ``minidl.augment.set_num_threads``);
 * a Pillow loop: one image at a time (one ``Image.transform`` per channel, in
   float mode "F"), then NumPy for colour and erasing, as a per-image library does;
 * a scipy.ndimage loop (``affine_transform``, order 1), when SciPy is installed;
@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import minidl.augment as A  # noqa: E402
 from common import append_results, interleaved, print_table  # noqa: E402
-from minidl.augment.geometric import set_num_threads  # noqa: E402
+from minidl.augment import set_num_threads  # noqa: E402
 
 BATCH = 256
 SHAPES = [(1, 28, 28), (3, 32, 32)]

@@ -68,16 +68,17 @@ from .geometric import (
     RandomShear,
     RandomShift,
     RandomZoom,
-    set_num_threads,
+    sample,
     warp,
 )
+from .fast import set_num_threads
 from .mixing import CutMix, MixUp
 from .noise import GaussianNoise
 from .show import show
 from .tta import tta_predict
 
 __all__ = [
-    "Transform", "GeometricTransform", "select", "warp", "set_num_threads",
+    "Transform", "GeometricTransform", "select", "warp", "sample", "set_num_threads",
     "Compose", "RandomApply", "OneOf",
     "RandomFlip", "RandomCrop", "RandomRotation", "RandomShift", "RandomZoom", "RandomShear", "RandomAffine",
     "ColorJitter", "ChannelShift", "GaussianBlur", "Sharpen", "RandomErasing", "GaussianNoise",
