@@ -1,9 +1,11 @@
 """The step-through runner for the lessons in ``lessons/``.
 
-    python -m minidl.lessons                  list the lessons
-    python -m minidl.lessons run 4            run lesson 4 cell by cell, pausing
-    python -m minidl.lessons run 4 --no-pause --fast
-    python -m minidl.lessons copy my-lessons  copy the lessons into a folder of yours
+    python -m minidl.course.lessons                  list the lessons
+    python -m minidl.course.lessons run 4            run lesson 4 cell by cell, pausing
+    python -m minidl.course.lessons run 4 --no-pause --fast
+    python -m minidl.course.lessons copy my-lessons  copy the lessons into a folder of yours
+
+(``python -m minidl.lessons`` is a shortcut to the same commands.)
 
 A lesson is a Python file in the "percent" format that Jupyter (with jupytext)
 and VS Code open as a notebook: cells start at lines ``# %%``; a cell headed
@@ -20,7 +22,7 @@ and :func:`record` the numbers they claim, which the lesson tests check.
 
 Where the lessons are: ``lessons/`` at the top of a source checkout is where
 they are written and read. The package ships the same files as package data,
-``minidl/lesson_files`` (in a checkout a link to ``../lessons``), so that
+``minidl/course/lesson_files`` (in a checkout a link to ``../../lessons``), so that
 after a plain ``pip install minidl`` the runner finds them too; ``copy`` puts
 a copy you can edit and open in Jupyter wherever you like. (A Windows
 checkout without symbolic links holds the link as a one-line text file: the
@@ -101,15 +103,15 @@ def show(path: os.PathLike) -> None:
     print(f"[picture saved: {path}]")
 
 
-_PACKAGE = Path(__file__).resolve().parent
-SHIPPED = _PACKAGE / "lesson_files"  # package data; in a checkout, a link to ../lessons
+_PACKAGE = Path(__file__).resolve().parent.parent  # minidl/
+SHIPPED = _PACKAGE / "course" / "lesson_files"  # package data; in a checkout, a link to ../../lessons
 
 
 def lessons_dir() -> Path:
     """Where the lessons are read from, the first that exists of:
 
     ``$MINIDL_LESSONS``; ``lessons/`` of the source checkout this minidl comes
-    from; the copy shipped inside the package (``minidl/lesson_files``).
+    from; the copy shipped inside the package (``minidl/course/lesson_files``).
     """
     if os.environ.get(DIR_ENV):
         return Path(os.environ[DIR_ENV])
@@ -240,7 +242,7 @@ def copy_lessons(destination: Path) -> list[Path]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minidl.lessons", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m minidl.course.lessons", description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", help="read the lessons from this folder (default: see `lessons_dir`)")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("list", help="list the lessons (the default)")
@@ -258,10 +260,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             copied = copy_lessons(Path(args.folder))
         except (FileNotFoundError, FileExistsError) as error:
-            print(f"python -m minidl.lessons copy: {error}", file=sys.stderr)
+            print(f"python -m minidl.course.lessons copy: {error}", file=sys.stderr)
             return 1
         print(f"copied {len(copied)} lessons into {args.folder}; run one with "
-              f"python -m minidl.lessons --dir {args.folder} run 1")
+              f"python -m minidl.course.lessons --dir {args.folder} run 1")
         return 0
 
     lessons = find_lessons()
