@@ -6,7 +6,10 @@ Read from the source with ``ast`` (nothing is imported to find out):
   command shortcuts (``python -m minidl.lessons``, ``python -m minidl.assignments``),
   and they only under ``if __name__ == "__main__":``;
 * the engine, ``autograd.py``, and everything it imports, import nothing from
-  the ops (``functional/``), the layers (``nn/``), training (``train/``) or the course.
+  the ops (``functional/``), the layers (``nn/``), training (``train/``) or the course;
+* between the places of the map (each subpackage or top-level module: engine
+  files, ops, layers, optimizers, training, data, augmentation, course, ...)
+  imports run one way: no loop.
 """
 import ast
 import subprocess
@@ -101,6 +104,39 @@ def test_the_engine_imports_nothing_from_the_ops_layers_training_or_course():
             if m in MODULES and m != "minidl":
                 todo.append(m)
     assert "minidl.backend" in seen
+
+
+def place(module: str) -> str:
+    """The place of the map a module belongs to: 'minidl.functional.fast.pool' -> 'functional'."""
+    return module.split(".")[1]
+
+
+def test_between_places_imports_run_one_way():
+    """The graph of places (the package root, minidl/__init__.py, gathers the public names and is left
+    out) has no loop: e.g. functional/ imports the engine, nn/ imports functional/, never the other way."""
+    edges = {}
+    for name, path in MODULES.items():
+        if name == "minidl":
+            continue
+        for m in imports(path):
+            if m != "minidl" and place(m) != place(name):
+                edges.setdefault(place(name), {}).setdefault(place(m), f"{name} imports {m}")
+    assert "autograd" in edges["functional"] and "functional" in edges["nn"] and "course" in edges["lessons"]
+
+    def loop_from(start, path):
+        for nxt in edges.get(path[-1], {}):
+            if nxt == start:
+                return path + [nxt]
+            if nxt not in path:
+                found = loop_from(start, path + [nxt])
+                if found:
+                    return found
+        return None
+
+    for start in edges:
+        loop = loop_from(start, [start])
+        assert loop is None, "imports run in a loop: " + "; ".join(
+            edges[a][b] for a, b in zip(loop, loop[1:]))
 
 
 def _run(*args, **kw):
