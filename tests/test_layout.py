@@ -30,7 +30,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+# (the lessons shipped in minidl/course/lesson_files, 01_tensors_and_graphs.py ..., are scripts, not modules)
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))
+           if all(part.isidentifier() for part in module_name(p).split("."))}
 
 
 def imports(path: Path, tree: ast.AST = None) -> list:
