@@ -13,7 +13,7 @@
 import numpy as np
 
 import minidl as mdl
-from minidl.lessons import output_dir, show
+from minidl.course.lessons import output_dir, show
 from minidl.viz import save_graph, to_dot
 
 # %% [markdown]

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 import minidl as mdl
-from minidl.lessons import record
+from minidl.course.lessons import record
 
 # %% [markdown]
 # ## Central differences by hand

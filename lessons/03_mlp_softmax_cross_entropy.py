@@ -17,7 +17,7 @@ import minidl as mdl
 import minidl.nn as nn
 import minidl.nn.functional as F
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast, record
+from minidl.course.lessons import fast, record
 
 # %% [markdown]
 # ## Softmax, stably

@@ -14,7 +14,7 @@ import numpy as np
 import minidl as mdl
 import minidl.nn.functional as F
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import output_dir, show
+from minidl.course.lessons import output_dir, show
 from minidl.viz import save_grid
 
 # %% [markdown]

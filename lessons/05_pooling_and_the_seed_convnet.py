@@ -24,7 +24,7 @@ import minidl.nn as nn
 import minidl.nn.functional as F
 from minidl.data import DataLoader, Subset
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast, output_dir, record, show
+from minidl.course.lessons import fast, output_dir, record, show
 from minidl.models import keras_mnist_convnet
 from minidl.train import evaluate, fit
 

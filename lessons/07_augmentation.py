@@ -18,7 +18,7 @@ import minidl.nn as nn
 from minidl import augment as A
 from minidl.data import DataLoader, TensorDataset
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast, output_dir, record, show
+from minidl.course.lessons import fast, output_dir, record, show
 from minidl.train import evaluate, fit
 from minidl.viz import save_grid
 

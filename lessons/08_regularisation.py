@@ -25,7 +25,7 @@ import minidl.nn as nn
 import minidl.nn.functional as F
 from minidl.data import DataLoader, Subset
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast, output_dir, record, show
+from minidl.course.lessons import fast, output_dir, record, show
 from minidl.train import EarlyStopping, evaluate, fit
 from minidl.viz import save_curves
 

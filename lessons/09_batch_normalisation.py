@@ -19,7 +19,7 @@ import minidl as mdl
 import minidl.nn as nn
 from minidl.data import DataLoader, TensorDataset
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast, output_dir, record, show
+from minidl.course.lessons import fast, output_dir, record, show
 from minidl.train import fit
 from minidl.viz import save_curves
 

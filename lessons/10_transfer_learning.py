@@ -28,7 +28,7 @@ import minidl.nn as nn
 from minidl import transfer
 from minidl.data import DataLoader, TensorDataset
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast, output_dir, record, show
+from minidl.course.lessons import fast, output_dir, record, show
 from minidl.models import keras_mnist_convnet
 from minidl.train import evaluate, fit
 from minidl.viz import save_curves

@@ -21,7 +21,7 @@ from minidl import augment as A
 from minidl.data import DataLoader, Subset
 from minidl.data.datasets import FashionMNIST
 from minidl.ensemble import Ensemble, majority_error
-from minidl.lessons import fast, record
+from minidl.course.lessons import fast, record
 from minidl.train import fit
 
 n_train, epochs = (3000, 3) if fast() else (10000, 4)

@@ -21,7 +21,7 @@ import minidl.nn as nn
 import minidl.nn.functional as F
 from minidl import transfer
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast, output_dir, record, show
+from minidl.course.lessons import fast, output_dir, record, show
 from minidl.viz import save_grid
 
 # %% [markdown]

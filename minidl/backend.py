@@ -337,7 +337,6 @@ def sum_to_shape(array: Any, shape: tuple) -> Any:
     sum (keeping dims) every axis where ``shape`` has a 1.
     """
     # BEGIN SOLUTION sum_to_shape
-    # TODO: sum the extra leading axes away, then sum (keepdims) the axes where shape has a 1
     shape = tuple(shape)
     if array.shape == shape:
         return array

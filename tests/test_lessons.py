@@ -1,6 +1,6 @@
 """Every lesson runs start to finish with --fast --no-pause, and shows the effect its text claims.
 
-A lesson notes the numbers it measures with ``minidl.lessons.record``; the
+A lesson notes the numbers it measures with ``minidl.course.lessons.record``; the
 checks below assert each claimed effect on them, with a margin, so that a
 lesson whose numbers stop teaching what its text says breaks the build.
 """
@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from minidl.lessons import find_lessons
+from minidl.course.lessons import find_lessons
 
 LESSONS = find_lessons()
 
@@ -107,7 +107,7 @@ def test_there_are_lessons():
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_runs_and_shows_its_effect(path, tmp_path):
     env = dict(os.environ, MINIDL_LESSON_OUT=str(tmp_path), MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, "-m", "minidl.lessons", "run", path.name[:2], "--no-pause", "--fast"],
+    proc = subprocess.run([sys.executable, "-m", "minidl.course.lessons", "run", path.name[:2], "--no-pause", "--fast"],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "done in" in proc.stdout

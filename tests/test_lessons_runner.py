@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from minidl import lessons
+from minidl.course import lessons
 
 LESSON = '''# %% [markdown]
 # # Adding numbers
@@ -67,8 +67,9 @@ def test_pause_waits_for_enter_and_survives_no_stdin(tmp_path, monkeypatch):
 
 
 def test_main_lists_and_runs_with_fast(tmp_path, monkeypatch, capsys):
-    write(tmp_path, "01_add.py", LESSON.replace("print(\"fast\" if FAST else \"slow\")",
-                                                "from minidl.lessons import fast\nprint('fast' if fast() else 'slow')"))
+    write(tmp_path, "01_add.py", LESSON.replace(
+        "print(\"fast\" if FAST else \"slow\")",
+        "from minidl.course.lessons import fast\nprint('fast' if fast() else 'slow')"))
     monkeypatch.setenv(lessons.DIR_ENV, str(tmp_path))
     monkeypatch.setenv(lessons.FAST_ENV, "0")  # restored (unset) after the test
     assert lessons.main([]) == 0
@@ -131,10 +132,10 @@ def test_a_folder_without_lessons_says_so_in_one_line(tmp_path, capsys, monkeypa
 
 
 def test_the_package_ships_the_checkouts_lessons():
-    """minidl/lesson_files (package data) is the lessons/ folder itself, not a copy that could drift."""
+    """minidl/course/lesson_files (package data) is the lessons/ folder itself, not a copy that could drift."""
     shipped = sorted(p.name for p in lessons.SHIPPED.glob("[0-9][0-9]_*.py"))
     assert shipped == [p.name for p in lessons.find_lessons()]
-    assert lessons.SHIPPED.resolve() == (lessons.SHIPPED.parent.parent / "lessons").resolve()
+    assert lessons.SHIPPED.resolve() == (lessons.SHIPPED.parents[2] / "lessons").resolve()
 
 
 def test_no_lesson_imports_from_the_repository_outside_the_package():
@@ -156,7 +157,7 @@ def _copy_source(root, into):
 
 def test_a_plain_install_finds_and_runs_the_lessons(tmp_path):
     """`pip install --no-deps --target T .`, then the runner from T with the current folder elsewhere."""
-    root = Path(lessons.__file__).resolve().parent.parent
+    root = Path(lessons.__file__).resolve().parents[2]  # minidl/course/lessons.py -> the checkout
     if not (root / "setup.cfg").is_file():
         pytest.skip("not a source checkout")
     source, target, elsewhere = tmp_path / "src", tmp_path / "site", tmp_path / "elsewhere"
@@ -169,12 +170,12 @@ def test_a_plain_install_finds_and_runs_the_lessons(tmp_path):
                                            build.stdout + build.stderr, re.IGNORECASE):
         pytest.skip("pip could not fetch the build backend (offline)")
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-    assert (target / "minidl" / "lesson_files" / "01_tensors_and_graphs.py").is_file()
+    assert (target / "minidl" / "course" / "lesson_files" / "01_tensors_and_graphs.py").is_file()
 
     env = {k: v for k, v in os.environ.items() if k not in (lessons.DIR_ENV, lessons.OUT_ENV)}
     env.update(PYTHONPATH=str(target), MPLBACKEND="Agg")
-    run = lambda *args: subprocess.run([sys.executable, "-m", "minidl.lessons", *args], cwd=elsewhere,  # noqa: E731
-                                       capture_output=True, text=True, timeout=120, env=env)
+    run = lambda *args: subprocess.run([sys.executable, "-m", "minidl.course.lessons", *args],  # noqa: E731
+                                       cwd=elsewhere, capture_output=True, text=True, timeout=120, env=env)
     listed = run()
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert "no lessons found" not in listed.stdout and len(listed.stdout.splitlines()) >= 13

@@ -67,7 +67,6 @@ class RandomErasing(Transform):
 
     def apply_inplace(self, x: Any, params: dict) -> Any:
         # BEGIN SOLUTION random_erasing
-        # TODO: a boolean mask (N, 1, H, W) of the rows top..top+height and columns left..left+width per image; copy the fill value into x where it is True
         xp = get_array_module(x)
         n, c, h, w = x.shape
         rows = xp.arange(h).reshape(1, 1, h, 1)

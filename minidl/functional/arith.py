@@ -239,7 +239,6 @@ class MatMul(Function):
 
     def backward(self, gy):
         # BEGIN SOLUTION matmul_backward
-        # TODO: ga = gy @ b^T and gb = a^T @ gy; treat a 1-D a as a row (1, k) and a 1-D b as a column (k, 1)
         xp = get_array_module(gy)
         # Put the 1-D operands' missing axes back, so every product is 2-D+.
         a = self.a[None, :] if self.a.ndim == 1 else self.a  # (.., n, k)

@@ -71,7 +71,6 @@ def im2col_array(x, kernel, stride, padding, dilation, out_hw):
     (c, i, j) of every window's column.
     """
     # BEGIN SOLUTION im2col
-    # TODO: pad x; for each kernel offset (i, j) copy its strided slice (N, C, OH, OW) into cols[:, :, i, j]; reshape
     xp = get_array_module(x)
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = kernel, out_hw
@@ -94,7 +93,6 @@ def col2im_array(cols, x_shape, kernel, stride, padding, dilation, out_hw):
     is cropped.
     """
     # BEGIN SOLUTION col2im
-    # TODO: zeros of the padded input's size; for each kernel offset (i, j) add cols[:, :, i, j] into its strided slice; crop the padding
     xp = get_array_module(cols)
     n, c, h, w = x_shape
     (kh, kw), (oh, ow) = kernel, out_hw
@@ -251,7 +249,6 @@ class Conv2d(Function):
 
     def backward(self, gy):
         # BEGIN SOLUTION conv2d_backward
-        # TODO: G = gy as (N, g, O/g, L); gb = G summed; gW = G @ cols^T summed over N; gcols = W^T @ G, then col2im
         xp = get_array_module(gy)
         n, o = gy.shape[:2]
         g = self.groups

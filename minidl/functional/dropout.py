@@ -47,7 +47,6 @@ class Dropout(Function):
 def _mask(x: Any, shape: tuple, p: float, generator: GeneratorLike) -> Any:
     """keep / (1 - p) of ``shape``, drawn on the CPU, in x's dtype and device."""
     # BEGIN SOLUTION dropout
-    # TODO: keep each value with probability 1 - p (draw on the CPU from generator), scale the kept ones by 1 / (1 - p), move to x's device
     if generator is None:
         generator = backend.default_generator()
     elif not isinstance(generator, numpy.random.Generator):

@@ -64,7 +64,6 @@ class Adam(Optimizer):
 
     def _update(self, p, grad, state, group) -> None:
         # BEGIN SOLUTION adam
-        # TODO: weight decay (decoupled for AdamW), moments m and v in state, bias correction, update p.data in place
         xp = get_array_module(p.data)
         beta1, beta2 = group["betas"]
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]

@@ -47,7 +47,6 @@ class SGD(Optimizer):
 
     def _update(self, p, grad, state, group) -> None:
         # BEGIN SOLUTION sgd_momentum
-        # TODO: add weight decay to grad, keep state["momentum_buffer"] (b = g at the first step), update p.data in place
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * p.data  # a new array: p.grad stays as it was
         momentum = group["momentum"]

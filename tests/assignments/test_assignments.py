@@ -1,26 +1,28 @@
-"""Assignments: markers, and the student copies (what they keep, what they cut, what they never hold)."""
+"""Assignments: markers, hints, and the student copies (what they keep, what they cut, what they never hold)."""
+import re
 import subprocess
 import sys
 
 import pytest
 
-from minidl.assignments import ASSIGNMENTS, EXERCISES, make, reference_answer
-from minidl.assignments.copies import PACKAGE, assignment_order, unreleased_after
-from minidl.assignments.markers import MarkerError, find_blocks, render_copy, splice, strip_solutions
+from minidl.course.assignments import ASSIGNMENTS, EXERCISES, make, reference_answer
+from minidl.course.assignments.copies import PACKAGE, assignment_order, unreleased_after
+from minidl.course.assignments.markers import MarkerError, find_blocks, render_copy, splice, strip_solutions
 
 SOURCE = '''def f(x):
     # BEGIN SOLUTION double
-    # TODO: return twice x
     y = 2 * x
     return y
     # END SOLUTION
 '''
+HINTS = {"double": "return twice x"}  # as the course keeps them: beside the exercises, not in the source
 
 
-def test_strip_keeps_hint_and_indentation():
-    out = strip_solutions(SOURCE, {"double"})
+def test_strip_puts_the_hint_at_the_blocks_indentation():
+    out = strip_solutions(SOURCE, {"double"}, hints=HINTS)
     assert out == ('def f(x):\n    # TODO: return twice x\n'
                    '    raise NotImplementedError("exercise double: write this part")\n')
+    assert "    # TODO: write double\n" in strip_solutions(SOURCE, {"double"})  # an exercise without a hint
 
 
 def test_marker_errors():
@@ -33,14 +35,14 @@ def test_marker_errors():
 
 
 def test_render_copy_graded_unreleased_and_released():
-    graded = render_copy(SOURCE, {"double"}, {})
-    assert "# BEGIN SOLUTION double" in graded and "# END SOLUTION" in graded and "y = 2 * x" not in graded
-    assert 'raise NotImplementedError("exercise double: write this part")' in graded
-    later = render_copy(SOURCE, set(), {"double": "optim"})
+    graded = render_copy(SOURCE, {"double"}, {}, hints=HINTS)
+    assert graded == ('def f(x):\n    # BEGIN SOLUTION double\n    # TODO: return twice x\n'
+                      '    raise NotImplementedError("exercise double: write this part")\n    # END SOLUTION\n')
+    later = render_copy(SOURCE, set(), {"double": "optim"}, hints=HINTS)
     assert "y = 2 * x" not in later and "BEGIN" not in later and "TODO" not in later
     assert "comes with assignment 'optim', which is not released yet" in later
-    released = render_copy(SOURCE, set(), {})
-    assert released == "def f(x):\n    # TODO: return twice x\n    y = 2 * x\n    return y\n"
+    released = render_copy(SOURCE, set(), {}, hints=HINTS)  # finished code, and no TODO above it
+    assert released == "def f(x):\n    y = 2 * x\n    return y\n"
 
 
 def test_splice_takes_only_the_students_block():
@@ -55,8 +57,27 @@ def test_every_exercise_is_marked_in_the_source():
     for name, ex in EXERCISES.items():
         blocks = find_blocks((PACKAGE / ex.file).read_text(), ex.file)
         assert name in blocks, f"{name} has no markers in {ex.file}"
-        assert blocks[name].hint, f"{name} has no # TODO hint"
     assert sorted(n for names in ASSIGNMENTS.values() for n in names) == sorted(EXERCISES)
+
+
+def _library_files() -> list:
+    """minidl's own source: every .py file outside the course package."""
+    return [p for p in sorted(PACKAGE.rglob("*.py")) if "course" not in p.relative_to(PACKAGE).parts]
+
+
+def test_every_marker_in_the_library_has_a_hint_in_the_course_and_no_todo_is_left():
+    """The library keeps only the marker lines; the hints live beside the exercises (a reader of the
+    reference code never finds a TODO above finished code)."""
+    marked = {}
+    for path in _library_files():
+        text, rel = path.read_text(encoding="utf-8"), path.relative_to(PACKAGE).as_posix()
+        for name in find_blocks(text, rel):
+            marked[name] = rel
+        todo = [i + 1 for i, line in enumerate(text.splitlines()) if re.search(r"#\s*TODO", line)]
+        assert not todo, f"minidl/{rel}, lines {todo}: a TODO in the library (hints go in EXERCISES' hint=)"
+    assert marked == {name: ex.file for name, ex in EXERCISES.items()}
+    for name, ex in EXERCISES.items():
+        assert ex.hint.strip() and "\n" not in ex.hint, f"{name}: needs a one-line hint"
 
 
 def test_order_is_checked():
@@ -104,10 +125,11 @@ def test_copy_keeps_earlier_solutions_and_marks_its_own(all_copies):
             for name in ASSIGNMENTS[earlier]:
                 text = (copy / "minidl" / EXERCISES[name].file).read_text()
                 assert all(line in text for line in _distinctive_lines(name)), f"{assignment}: {name} was cut"
+                assert EXERCISES[name].hint not in text  # released: finished code, no TODO above it
         for name in ASSIGNMENTS[assignment]:
             blocks = find_blocks((copy / "minidl" / EXERCISES[name].file).read_text())
-            assert name in blocks and blocks[name].hint  # where the student writes, with the hint
-        (copy / "minidl").joinpath("assignments", "markers.py").read_text()  # the grader's code ships too
+            assert blocks[name].hint == [f"# TODO: {EXERCISES[name].hint}"]  # where the student writes, the hint
+        (copy / "minidl").joinpath("course", "assignments", "markers.py").read_text()  # the grader's code ships too
 
 
 def _run_in_copy(copy, code: str) -> str:

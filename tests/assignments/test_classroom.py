@@ -6,11 +6,11 @@ import zipfile
 
 import pytest
 
-from minidl.assignments import make, reference_answer, write_answer
-from minidl.assignments.__main__ import main
-from minidl.assignments.classroom import find_submissions, safe_unzip
-from minidl.assignments.copies import PACKAGE
-from minidl.assignments.grader import GradingError
+from minidl.course.assignments import make, reference_answer, write_answer
+from minidl.course.assignments.__main__ import main
+from minidl.course.assignments.classroom import find_submissions, safe_unzip
+from minidl.course.assignments.copies import PACKAGE
+from minidl.course.assignments.grader import GradingError
 
 # A hostile answer to matmul_backward, each trying to earn points it did not earn.
 HOSTILE = {
@@ -112,7 +112,7 @@ def graded_class(tmp_path_factory):
             parent=str(PACKAGE.parent), arith=str(PACKAGE / "functional" / "arith.py"), student=str(student)))
         (student / "minidl" / "gradcheck.py").write_text("def gradcheck(*a, **k):\n    return True\n")
         for fake in ("worker.py", "exercises.py", "grader.py"):  # the copy's own grader: never used
-            (student / "minidl" / "assignments" / fake).write_text("print('10/10 ok')\nSCORE = 10\n")
+            (student / "minidl" / "course" / "assignments" / fake).write_text("print('10/10 ok')\nSCORE = 10\n")
     (subs / "not_a_copy").mkdir()
     (subs / "not_a_copy" / "notes.txt").write_text("I did it all in my head")
     with zipfile.ZipFile(subs / "escapes.zip", "w") as z:

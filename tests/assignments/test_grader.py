@@ -11,8 +11,8 @@ import numpy
 import pytest
 
 import minidl
-from minidl.assignments import ASSIGNMENTS, format_report, grade, make, reference_answer, write_answer
-from minidl.assignments.__main__ import main
+from minidl.course.assignments import ASSIGNMENTS, format_report, grade, make, reference_answer, write_answer
+from minidl.course.assignments.__main__ import main
 
 
 def solved(copy, names=None):
@@ -70,7 +70,8 @@ def test_wrong_backward_loses_exactly_its_cases_with_a_useful_message(blank, tmp
     text = format_report(report)
     assert "case 0 (a (3, 4), b (4, 2)):" in text and "grad_b: worst element" in text and "expected" in text
     assert "grad_b disagrees with finite differences of the forward" in text
-    assert "replay it in your folder: python -m minidl.assignments check matmul_backward --seed 5 --case 0" in text
+    assert ("replay it in your folder: python -m minidl.course.assignments check matmul_backward --seed 5 --case 0"
+            in text)
     assert report["exercises"]["sum_to_shape"]["score"] == report["exercises"]["sum_to_shape"]["max_score"]
 
 
@@ -148,12 +149,12 @@ def test_max_pool_fast_path_matches_the_readable_path():
 
 # ------------------------------------------------------------------ isolation
 def _cli(args, cwd, env=None):
-    return subprocess.run([sys.executable, "-m", "minidl.assignments", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "minidl.course.assignments", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=300, env=dict(os.environ, **(env or {})))
 
 
 def test_grading_inside_the_students_folder_uses_the_instructors_reference(blank, tmp_path):
-    """`cd copy && python -m minidl.assignments grade .` puts the copy's minidl first on the path."""
+    """`cd copy && python -m minidl.course.assignments grade .` puts the copy's minidl first on the path."""
     student = solved(fresh(blank, tmp_path, "autograd"))
     write_answer(student, "matmul_backward", replaced("matmul_backward", "gb = xp.swapaxes(a, -1, -2) @ gy",
                                                       "gb = 2 * (xp.swapaxes(a, -1, -2) @ gy)"))

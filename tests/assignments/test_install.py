@@ -12,7 +12,7 @@ SCRIPT = """
 import sys
 sys.path[:0] = [sys.argv[1]]
 sys.path.append(sys.argv[2])
-import minidl, minidl.assignments as A
+import minidl, minidl.course.assignments as A
 assert minidl.__file__.startswith(sys.argv[1]), minidl.__file__
 out = sys.argv[3]
 right = A.make("autograd", out + "/right")
@@ -39,7 +39,7 @@ def test_copy_made_and_graded_from_a_plain_install(tmp_path):
                           "--no-index", "--target", str(target), str(source)], capture_output=True, text=True,
                          timeout=300)
     assert pip.returncode == 0, pip.stderr
-    assert (target / "minidl" / "assignments" / "worker.py").is_file()
+    assert (target / "minidl" / "course" / "assignments" / "worker.py").is_file()
     site = str(Path(numpy.__file__).resolve().parents[1])
     # -I -S: no current folder, no site-packages (so not the editable checkout): only the installed copy
     run = subprocess.run([sys.executable, "-I", "-S", "-c", SCRIPT, str(target), site, str(tmp_path)],

@@ -1,4 +1,4 @@
-"""python -m minidl.assignments {list, make, grade, check}."""
+"""python -m minidl.course.assignments {list, make, grade, check}."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ from .exercises import ASSIGNMENTS, EXERCISES, case_rng
 from .grader import (MEMORY_LIMIT, TIME_LIMIT, GradingError, check_locally, format_report, fresh_seed, grade,
                      read_assignment)
 
-PROG = "python -m minidl.assignments"
+PROG = "python -m minidl.course.assignments"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +52,7 @@ def _isolated_rerun(argv: list) -> None:
     """``grade`` started inside a student copy would grade against the copy: rerun it isolated (python -I),
     so that the installed (instructor's) minidl is the reference."""
     if (PACKAGE.parent / "assignment.json").exists() and not sys.flags.isolated:
-        os.execv(sys.executable, [sys.executable, "-I", "-m", "minidl.assignments", *argv])
+        os.execv(sys.executable, [sys.executable, "-I", "-m", "minidl.course.assignments", *argv])
 
 
 def main(argv=None) -> int:

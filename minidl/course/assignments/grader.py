@@ -1,16 +1,16 @@
 """Grade one student copy: the student's process evaluates, this process judges.
 
-    python -m minidl.assignments grade hw1            # text report; hw1/grade.json too
+    python -m minidl.course.assignments grade hw1            # text report; hw1/grade.json too
 
 For each exercise of the assignment, the grader
 
 1. takes the code between the exercise's markers in the student's file and
    splices it into a copy of the *reference* minidl (this package): the
    exercise is graded with the reference for everything else, so a mistake
-   costs points once (:func:`minidl.assignments.markers.splice`);
+   costs points once (:func:`minidl.course.assignments.markers.splice`);
 2. starts a fresh, isolated process on that copy (``python -I -S -B``, an
    explicit ``sys.path``, a temporary working folder, a time limit and a
-   memory limit; see :mod:`minidl.assignments.worker`), which only evaluates
+   memory limit; see :mod:`minidl.course.assignments.worker`), which only evaluates
    the exercise on the inputs it is sent: each case, and each case with
    perturbed inputs for the finite differences;
 3. judges here, from raw arrays (``.npz``, ``allow_pickle=False``): compares
@@ -68,7 +68,8 @@ def reference_guard() -> None:
     """Refuse to grade with a student copy as the reference (e.g. imported from the current folder)."""
     if (PACKAGE.parent / "assignment.json").exists():
         raise GradingError(f"the grader was imported from the student copy in {PACKAGE.parent}, not from the "
-                           "instructor's minidl; grade from another folder, or with python -I -m minidl.assignments")
+                           "instructor's minidl; grade from another folder, or with "
+                           "python -I -m minidl.course.assignments")
 
 
 def read_assignment(folder: Path) -> str:
@@ -166,7 +167,7 @@ def grade_exercise(name: str, student_dir: Path, seed: int, work: Path, time_lim
         entry["passed"] = not entry["problems"]
         out["score"] += int(entry["passed"])
         if not entry["passed"]:
-            entry["reproduce"] = f"python -m minidl.assignments check {name} --seed {seed} --case {i}"
+            entry["reproduce"] = f"python -m minidl.course.assignments check {name} --seed {seed} --case {i}"
         out["cases"].append(entry)
     return out
 

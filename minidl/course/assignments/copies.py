@@ -5,9 +5,10 @@ The copy of assignment k (in the instructor's order, by default the order of
 
 * keeps the solutions of the assignments before k (released: students may
   read them and build on them), marker lines dropped;
-* cuts out k's own: the hint and a ``NotImplementedError`` between the kept
-  ``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines, where the student writes
-  the answer (the grader grades exactly what is between them);
+* cuts out k's own: its hint (the exercise's ``hint``, as ``# TODO: ...``)
+  and a ``NotImplementedError`` between the kept ``# BEGIN SOLUTION`` /
+  ``# END SOLUTION`` lines, where the student writes the answer (the grader
+  grades exactly what is between them);
 * cuts out the later assignments' too (not released): a call raises
   ``NotImplementedError`` naming the assignment that brings it.
 """
@@ -23,7 +24,7 @@ from typing import Optional, Sequence
 from .exercises import ASSIGNMENTS, EXERCISES
 from .markers import find_blocks, render_copy, solution_body
 
-PACKAGE = Path(__file__).resolve().parent.parent  # the instructor's minidl
+PACKAGE = Path(__file__).resolve().parents[2]  # the instructor's minidl (this file is in minidl/course/assignments/)
 
 
 def assignment_order(order: Optional[Sequence[str]] = None) -> list:
@@ -60,12 +61,13 @@ def make(assignment: str, out: os.PathLike, order: Optional[Sequence[str]] = Non
     if (out / "minidl").exists() or (out / "assignment.json").exists():
         raise FileExistsError(f"--out {out} already holds a student copy; choose an empty folder")
     shutil.copytree(PACKAGE, out / "minidl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    hints = {e.name: e.hint for e in EXERCISES.values()}
     for name in sorted({e.file for e in EXERCISES.values()}):
         path = out / "minidl" / name
         text = path.read_text(encoding="utf-8")
         blocks = set(find_blocks(text, name))
         path.write_text(render_copy(text, graded & blocks, {e: a for e, a in unreleased.items() if e in blocks},
-                                    name), encoding="utf-8")
+                                    name, hints), encoding="utf-8")
     names = exercises_of(assignment)
     (out / "assignment.json").write_text(json.dumps({"assignment": assignment, "exercises": names}, indent=2) + "\n")
     _write_student_tests(out, assignment, names)
@@ -86,7 +88,7 @@ def _write_student_tests(out: Path, assignment: str, names: list) -> None:
         "They run every case on your code and check what needs no reference (the finite-difference\n"
         'gradient check and the exercise\'s own rules); the grader also compares with the reference."""\n'
         "import pytest\n\nimport minidl\n"
-        "from minidl.assignments.grader import check_locally\n\n\n"
+        "from minidl.course.assignments.grader import check_locally\n\n\n"
         f"@pytest.mark.parametrize('name', {names!r})\n"
         "def test_exercise(name):\n"
         "    for case, problems in check_locally(minidl, name, seed=0):\n"
@@ -104,7 +106,7 @@ def _write_readme(out: Path, assignment: str, names: list) -> None:
               "costs points only there.", "",
               "Check yourself with `python -m pytest tests` in this folder, and replay a case the grader",
               "reported with the command its report gives, e.g.",
-              f"`python -m minidl.assignments check {names[0]} --seed 1234 --case 0`.", ""]
+              f"`python -m minidl.course.assignments check {names[0]} --seed 1234 --case 0`.", ""]
     (out / "README.md").write_text("\n".join(lines))
 
 

@@ -1,7 +1,7 @@
 """The exercises: where each one lives in the source, its cases, how a case is run.
 
 Grading is split between two processes that never trust each other's verdicts
-(see :mod:`minidl.assignments.grader`):
+(see :mod:`minidl.course.assignments.grader`):
 
 * the **student's process** only *evaluates*: ``exercise.evaluate(mdl, case)``
   runs the student's code on a case's inputs and returns raw NumPy arrays
@@ -46,6 +46,7 @@ class Exercise:
     wrt: tuple = ()  # inputs checked by finite differences: evaluate returns "y" and "grad_<name>"
     compare: bool = True  # compare with the reference's arrays (False: several answers are right)
     judge: Optional[Callable] = None  # (Case, {key: array}) -> list of problems, needs no reference
+    hint: str = ""  # what the student copy says in place of the cut code: "# TODO: <hint>"
 
 
 def case_rng(seed: int, name: str) -> numpy.random.Generator:
@@ -343,31 +344,53 @@ def _erasing_evaluate(mdl, case: Case, backward: bool = True) -> dict:
 
 
 # ------------------------------------------------------------------ the table
+# Each exercise: its marker name, title and file, how its cases are made and run, and the hint the
+# student copy shows where the code was cut (the library's source carries only the marker lines).
 EXERCISES = {
     e.name: e
     for e in [
         Exercise("matmul_backward", "MatMul.backward: gradients of a @ b (1-D and batched too)", "functional/arith.py",
-                 _matmul_cases, _differentiable(lambda mdl, o, a, b: a @ b, ("a", "b")), ("a", "b")),
+                 _matmul_cases, _differentiable(lambda mdl, o, a, b: a @ b, ("a", "b")), ("a", "b"),
+                 hint="ga = gy @ b^T and gb = a^T @ gy; treat a 1-D a as a row (1, k) and a 1-D b as a column (k, 1)"),
         Exercise("sum_to_shape", "sum_to_shape: the gradient of broadcasting (used by every op)", "backend.py",
-                 _sum_to_shape_cases, _sum_to_shape),
+                 _sum_to_shape_cases, _sum_to_shape,
+                 hint="sum the extra leading axes away, then sum (keepdims) the axes where shape has a 1"),
         Exercise("sgd_momentum", "SGD with momentum, dampening, Nesterov and weight decay", "optim/sgd.py",
-                 _optimizer_cases(_SGD_SETTINGS), _trajectory(lambda mdl, p, o: mdl.optim.SGD([p], **o))),
+                 _optimizer_cases(_SGD_SETTINGS), _trajectory(lambda mdl, p, o: mdl.optim.SGD([p], **o)),
+                 hint='add weight decay to grad, keep state["momentum_buffer"] (b = g at the first step), '
+                      "update p.data in place"),
         Exercise("adam", "Adam's update with bias correction (and AdamW's decoupled decay)", "optim/adam.py",
-                 _optimizer_cases(_ADAM_SETTINGS), _trajectory(_make_adam)),
+                 _optimizer_cases(_ADAM_SETTINGS), _trajectory(_make_adam),
+                 hint="weight decay (decoupled for AdamW), moments m and v in state, bias correction, "
+                      "update p.data in place"),
         Exercise("im2col", "im2col: every patch becomes a column (one strided slice per kernel offset)", "functional/conv.py",
-                 _im2col_cases, _differentiable(_im2col, ("x",)), ("x",)),
+                 _im2col_cases, _differentiable(_im2col, ("x",)), ("x",),
+                 hint="pad x; for each kernel offset (i, j) copy its strided slice (N, C, OH, OW) into "
+                      "cols[:, :, i, j]; reshape"),
         Exercise("col2im", "col2im: fold columns back, adding overlaps (the adjoint of im2col)", "functional/conv.py",
-                 _col2im_cases, _differentiable(_col2im, ("cols",)), ("cols",)),
+                 _col2im_cases, _differentiable(_col2im, ("cols",)), ("cols",),
+                 hint="zeros of the padded input's size; for each kernel offset (i, j) add cols[:, :, i, j] into its "
+                      "strided slice; crop the padding"),
         Exercise("conv2d_backward", "Conv2d.backward in matrix form (bias, weight and input gradients)",
-                 "functional/conv.py", _conv_cases, _differentiable(_conv, ("x", "w", "b")), ("x", "w", "b")),
+                 "functional/conv.py", _conv_cases, _differentiable(_conv, ("x", "w", "b")), ("x", "w", "b"),
+                 hint="G = gy as (N, g, O/g, L); gb = G summed; gW = G @ cols^T summed over N; gcols = W^T @ G, "
+                      "then col2im"),
         Exercise("max_pool2d_backward", "MaxPool2d.backward (the readable path): route the gradient to each "
-                 "window's maximum", "functional/pool.py", _pool_cases, _pool_evaluate, ("x",)),
+                 "window's maximum", "functional/pool.py", _pool_cases, _pool_evaluate, ("x",),
+                 hint="zeros of the padded input's size; for each kernel offset k, add gy where self.arg == k into "
+                      "its strided slice; crop the padding"),
         Exercise("batch_norm_backward", "BatchNorm.backward in the compact closed form (train and eval)",
-                 "functional/norm.py", _bn_cases, _differentiable(_bn, ("x", "w", "b")), ("x", "w", "b")),
+                 "functional/norm.py", _bn_cases, _differentiable(_bn, ("x", "w", "b")), ("x", "w", "b"),
+                 hint="training: gx = (1/n) inv_std (n g - sum g - xhat sum(g xhat)) with g = gy * weight; "
+                      "eval: gx = g * inv_std"),
         Exercise("dropout", "Inverted dropout's mask", "functional/dropout.py", _dropout_cases, _dropout_evaluate,
-                 compare=False, judge=_dropout_judge),
+                 compare=False, judge=_dropout_judge,
+                 hint="keep each value with probability 1 - p (draw on the CPU from generator), scale the kept ones "
+                      "by 1 / (1 - p), move to x's device"),
         Exercise("random_erasing", "RandomErasing: erase each image's drawn rectangle (a batched mask)",
-                 "augment/erasing.py", _erasing_cases, _erasing_evaluate),
+                 "augment/erasing.py", _erasing_cases, _erasing_evaluate,
+                 hint="a boolean mask (N, 1, H, W) of the rows top..top+height and columns left..left+width per "
+                      "image; copy the fill value into x where it is True"),
     ]
 }
 
@@ -383,7 +406,7 @@ ORDER = tuple(ASSIGNMENTS)
 
 
 def register(exercise: Exercise, assignment: str) -> None:
-    """Add an exercise (other modules of minidl register theirs, e.g. conv)."""
+    """Add an exercise (a course of your own adds its exercises here; the library never imports the course)."""
     EXERCISES[exercise.name] = exercise
     ASSIGNMENTS.setdefault(assignment, [])
     if exercise.name not in ASSIGNMENTS[assignment]:

@@ -1,16 +1,18 @@
 """Solution markers: how a student copy is cut out of minidl's own source.
 
 In minidl's source, the body of an exercise sits between two marker lines,
-with a hint for the student as the first ``# TODO`` comment inside::
+and nothing else marks it::
 
     def backward(self, gy):
         # BEGIN SOLUTION matmul_backward
-        # TODO: ga = gy @ b^T and gb = a^T @ gy (mind the 1-D cases)
         ...the reference code...
         # END SOLUTION
 
-In the student copy the whole block becomes the hint and a
-``raise NotImplementedError``, at the block's indentation::
+The hint a student gets is not in the library (a reader of the reference
+code should not find a TODO above finished code): it is the exercise's
+``hint`` in :mod:`minidl.course.assignments.exercises`, passed here as
+``hints`` (name -> text). In the student copy the whole block becomes the
+hint and a ``raise NotImplementedError``, at the block's indentation::
 
     def backward(self, gy):
         # TODO: ga = gy @ b^T and gb = a^T @ gy (mind the 1-D cases)
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Optional
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)# BEGIN SOLUTION (?P<name>\w+)\s*$")
 END = re.compile(r"^[ \t]*# END SOLUTION\s*$")
@@ -36,7 +39,7 @@ class Block:
     start: int  # line index of BEGIN
     end: int  # line index of END
     indent: str
-    hint: list
+    hint: list  # the "# TODO" lines inside: in a student copy, the hint it was given (none in the library)
 
 
 def find_blocks(text: str, filename: str = "<source>") -> dict:
@@ -63,16 +66,20 @@ def find_blocks(text: str, filename: str = "<source>") -> dict:
     return blocks
 
 
-def strip_solutions(text: str, names: set, filename: str = "<source>") -> str:
-    """Replace the blocks named in ``names`` by their hint and NotImplementedError."""
+def hint_line(name: str, hints: Optional[dict] = None) -> str:
+    """The comment a student copy shows where exercise ``name`` was cut: ``# TODO: <its hint>``."""
+    return f"# TODO: {(hints or {}).get(name) or f'write {name}'}"
+
+
+def strip_solutions(text: str, names: set, filename: str = "<source>", hints: Optional[dict] = None) -> str:
+    """Replace the blocks named in ``names`` by their hint (from ``hints``) and NotImplementedError."""
     lines = text.splitlines()
     blocks = find_blocks(text, filename)
     missing = set(names) - set(blocks)
     if missing:
         raise MarkerError(f"{filename}: no solution markers for {sorted(missing)}")
     for block in sorted((blocks[n] for n in names), key=lambda b: b.start, reverse=True):
-        hint = block.hint or [f"# TODO: write {block.name}"]
-        replacement = [block.indent + h for h in hint]
+        replacement = [block.indent + hint_line(block.name, hints)]
         replacement.append(f'{block.indent}raise NotImplementedError("exercise {block.name}: write this part")')
         lines[block.start : block.end + 1] = replacement
     return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
@@ -108,11 +115,13 @@ def splice(reference: str, student: str, name: str, filename: str = "<source>") 
     return "\n".join(lines) + "\n"
 
 
-def render_copy(text: str, graded: set, unreleased: dict, filename: str = "<source>") -> str:
+def render_copy(text: str, graded: set, unreleased: dict, filename: str = "<source>",
+                hints: Optional[dict] = None) -> str:
     """A source file as a student copy has it.
 
-    * ``graded`` blocks (this assignment's): hint and ``NotImplementedError``
-      between the kept marker lines, where the student writes the answer;
+    * ``graded`` blocks (this assignment's): the hint (``hints[name]``) and
+      ``NotImplementedError`` between the kept marker lines, where the student
+      writes the answer;
     * ``unreleased`` blocks (name -> the later assignment that brings them):
       a ``NotImplementedError`` naming that assignment, no hint, no markers;
     * every other block (an earlier assignment's, released): the solution,
@@ -126,8 +135,7 @@ def render_copy(text: str, graded: set, unreleased: dict, filename: str = "<sour
     for block in sorted(blocks.values(), key=lambda b: b.start, reverse=True):
         pad = block.indent
         if block.name in graded:
-            hint = block.hint or [f"# TODO: write {block.name}"]
-            new = [lines[block.start]] + [pad + h for h in hint]
+            new = [lines[block.start], pad + hint_line(block.name, hints)]
             new += [f'{pad}raise NotImplementedError("exercise {block.name}: write this part")', lines[block.end]]
         elif block.name in unreleased:
             new = [f'{pad}raise NotImplementedError("{block.name} comes with assignment '

@@ -99,7 +99,7 @@ def main(config_path: str) -> int:
     arrays = {}
     try:
         import minidl
-        from minidl.assignments.exercises import EXERCISES, Case
+        from minidl.course.assignments.exercises import EXERCISES, Case
 
         if not _under(minidl.__file__, [root]):
             raise ImportError(f"minidl was imported from {minidl.__file__}, not the graded copy")

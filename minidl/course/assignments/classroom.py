@@ -1,13 +1,13 @@
 """Grade a class: a folder of submissions into a gradebook, a report each.
 
-    python -m minidl.assignments grade submissions/ --out gradebook.csv [--format gradescope]
+    python -m minidl.course.assignments grade submissions/ --out gradebook.csv [--format gradescope]
 
 ``submissions/`` holds one folder or ``.zip`` file per student (the student's
 name is the folder's or the zip's name). Zips are unpacked safely (no
 absolute paths, no ``..``, no links, a size and file-count limit). Each
 submission is graded in its own process of a pool (``--jobs``), and each of
 its exercises in a further process with a time and a memory limit (see
-:mod:`minidl.assignments.grader`), so one broken or hostile submission never
+:mod:`minidl.course.assignments.grader`), so one broken or hostile submission never
 stops the others: it gets 0 and a report saying why.
 
 Written next to the gradebook:

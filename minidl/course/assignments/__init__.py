@@ -1,15 +1,17 @@
 """Course assignments cut from minidl's own source, and their autograder.
 
-    python -m minidl.assignments list
-    python -m minidl.assignments make autograd --out hw1 [--order autograd,optim,cnn,augment]
-    python -m minidl.assignments grade hw1            # one copy: text report, hw1/grade.json
-    python -m minidl.assignments grade submissions/ --out gradebook.csv [--format gradescope]
-    python -m minidl.assignments check matmul_backward --seed 7 --case 2   # a student replays a case
+    python -m minidl.course.assignments list
+    python -m minidl.course.assignments make autograd --out hw1 [--order autograd,optim,cnn,augment]
+    python -m minidl.course.assignments grade hw1            # one copy: text report, hw1/grade.json
+    python -m minidl.course.assignments grade submissions/ --out gradebook.csv [--format gradescope]
+    python -m minidl.course.assignments check matmul_backward --seed 7 --case 2   # a student replays a case
 
-See :mod:`minidl.assignments.copies` for what a copy holds,
-:mod:`minidl.assignments.markers` for how solutions are marked,
-:mod:`minidl.assignments.grader` for how one copy is graded (and why it
-cannot be fooled), :mod:`minidl.assignments.classroom` for a whole class.
+(``python -m minidl.assignments`` is a shortcut to the same commands.)
+
+See :mod:`minidl.course.assignments.copies` for what a copy holds,
+:mod:`minidl.course.assignments.markers` for how solutions are marked,
+:mod:`minidl.course.assignments.grader` for how one copy is graded (and why it
+cannot be fooled), :mod:`minidl.course.assignments.classroom` for a whole class.
 
 Gradescope
 ----------
@@ -32,7 +34,7 @@ zip you upload holds three files:
 
       #!/usr/bin/env bash
       cd /autograder
-      python3 -I -m minidl.assignments grade /autograder/submission --assignment cnn \\
+      python3 -I -m minidl.course.assignments grade /autograder/submission --assignment cnn \\
           --format gradescope --out /autograder/results/results.json
 
 ``--assignment`` pins the assignment (a submission cannot pick an easier
