@@ -27,7 +27,7 @@ import numpy as np
 import minidl as mdl
 import minidl.nn as nn
 from minidl.data.datasets import FashionMNIST
-from minidl.lessons import fast, output_dir, record
+from minidl.course.lessons import fast, output_dir, record
 
 rng = np.random.default_rng(0)
 train = FashionMNIST(train=True, download=True)
