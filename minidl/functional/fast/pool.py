@@ -142,6 +142,7 @@ class WindowedMaxPool2d(Function):
         self.track = is_grad_enabled() and self.needs_input_grad[0]
         self.x_shape = x.shape
         xpad = pad_array(x, self.padding, value=-float("inf"))
+        self.padded_shape = xpad.shape
         y = xp.empty(x.shape[:2] + tuple(self.out_hw), dtype=x.dtype)
         self.arg = xp.empty(y.shape, dtype=xp.uint8) if self.track else None
 
@@ -154,18 +155,16 @@ class WindowedMaxPool2d(Function):
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        n, c, h, w = self.x_shape
-        (pt, pb), (pl, pr) = self.padding
-        gxpad = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=gy.dtype)
+        gxpad = xp.zeros(self.padded_shape, dtype=gy.dtype)
         scratch = xp.empty_like(gy)
 
-        def part(rows):
+        def part(rows):  # each window's gradient to its arg-max, in place, a slice of the batch a thread
             for k, window in enumerate(self._windows()):
                 xp.multiply(gy[rows], self.arg[rows] == k, out=scratch[rows])
                 gxpad[rows][window] += scratch[rows]
 
-        over_batch(part, n, xp)
-        return crop(gxpad, self.padding, h, w)
+        over_batch(part, len(gy), xp)
+        return crop(gxpad, self.padding, *self.x_shape[2:])
 
     def differentiable_backward(self, gy):  # create_graph=True: the reference finds the same maxima
         from ..pool import MaxPool2d as Reference  # (here, not on top: pool.py imports this file)
