@@ -18,3 +18,4 @@ from .embedding import Embedding
 from .padding import ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .summary import summary
+from .fuse import find_conv_bn_pairs, fuse_model
