@@ -121,35 +121,31 @@ def test_the_original_keeps_its_mode_and_the_copy_is_in_eval_mode():
 
 
 # ------------------------------------------------------------------ what must not be folded
-class Tapped(nn.Module):
-    """bn(conv(x)) + conv(x): the conv's output also feeds the sum, so bn cannot be folded into conv."""
+class ConvThenBN(nn.Module):
+    """A conv and a batch norm of 3 channels, called in some hand-written way by each subclass's forward."""
 
     def __init__(self):
         super().__init__()
         self.conv, self.bn = nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3)
+
+
+class Tapped(ConvThenBN):
+    """bn(conv(x)) + conv(x): the conv's output also feeds the sum, so bn cannot be folded into conv."""
 
     def forward(self, x):
         z = self.conv(x)
         return self.bn(z) + z
 
 
-class CalledTwice(nn.Module):
+class CalledTwice(ConvThenBN):
     """One conv used twice, with a batch norm after its second call only."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv, self.bn = nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3)
 
     def forward(self, x):
         return self.bn(self.conv(self.conv(x)))
 
 
-class ReturnsBoth(nn.Module):
+class ReturnsBoth(ConvThenBN):
     """Returns the conv's output beside the batch norm's: folding would change the first."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv, self.bn = nn.Conv2d(3, 3, 3, padding=1), nn.BatchNorm2d(3)
 
     def forward(self, x):
         z = self.conv(x)
