@@ -91,9 +91,10 @@ def check_14(r):
     assert r["head_frozen"] > r["head_buggy"] + 0.15  # the classic bug costs the head most of what it learnt
     assert r["fashion10_logistic"] > 0.5 and r["fashion10_finetune"] > 0.5  # far above chance (0.1)
     assert r["fashion10_logistic"] > r["fashion10_scratch"] + 0.03  # ImageNet's features beat scratch on 10/class
-    assert r["head_frozen"] > r["fashion10_scratch"] + 0.03
+    assert r["head_frozen"] > 0.5
     assert r["digits10_scratch"] > r["digits10_logistic"] + 0.05  # but not on digits, far from ImageNet's photos
     assert r["digits10_similar"] > r["digits10_logistic"] + 0.03  # where a convnet pretrained on digits 0-4 helps
+    assert r["fused_batch_norms"] == 0 and r["fused_difference"] < 3e-4  # folded away, the same features (at most 6)
 
 
 EFFECTS = {"02": check_02, "03": check_03, "05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11, "07": check_07, "13": check_13,
