@@ -110,9 +110,12 @@ def find_conv_bn_pairs(model: Module, example_input: Any) -> List[Pair]:
     names = {id(m): name for name, m in model.named_modules()}
     pairs = []
     for bn, x, _ in calls:
-        conv = conv_of_output.get(id(x))
-        if (isinstance(bn, BatchNorm2d) and bn.track_running_stats and conv is not None
-                and uses[id(x)] == 1 and runs[id(conv)] == 1 and runs[id(bn)] == 1):
+        if not isinstance(bn, BatchNorm2d):
+            continue
+        conv = conv_of_output.get(id(x))  # rule 1: the batch norm's input is a conv's output
+        if (conv is not None and uses[id(x)] == 1  # rule 2: used by the batch norm alone
+                and runs[id(conv)] == 1 and runs[id(bn)] == 1  # rule 3: each ran once
+                and bn.track_running_stats):  # rule 4
             pairs.append((names[id(conv)], names[id(bn)]))
     return pairs
 
