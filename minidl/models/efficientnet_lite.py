@@ -68,7 +68,7 @@ class SameConv2d(nn.Conv2d):
         left, right = same_padding(x.shape[3], kw, sw)
         if top or bottom or left or right:
             x = pad(x, (left, right, top, bottom))
-        return conv2d(x, self.weight, None, self.stride, 0, 1, self.groups)
+        return conv2d(x, self.weight, self.bias, self.stride, 0, 1, self.groups)  # bias: None unless fused
 
 
 class MBConvBlock(nn.Module):

@@ -21,3 +21,4 @@ from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .pooling import MaxUnpool2d
 from .upsampling import Upsample
 from .summary import summary
+from .fuse import find_conv_bn_pairs, fuse_model
