@@ -197,6 +197,11 @@ def test_over_batch_covers_the_batch_in_order(monkeypatch):
     monkeypatch.setenv("MINIDL_NUM_THREADS", "1")
     assert threads.over_batch(lambda rows: rows, 10, np) == [slice(0, 10)]
     assert threads.thread_count() == 1
+    monkeypatch.delenv("MINIDL_NUM_THREADS")
+    assert threads.thread_count() == 1  # the default (measured: more did not pay here)
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "two")
+    with pytest.raises(ValueError, match="MINIDL_NUM_THREADS must be a whole number >= 1, got 'two'"):
+        threads.thread_count()
 
 
 @pytest.mark.parametrize("count", ["1", "2", "5"])

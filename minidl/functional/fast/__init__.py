@@ -26,9 +26,11 @@ max_pool2d      :mod:`.pool` ``Windowed...``    fast paths are on, any other win
                 place, batch on threads)
 ==============  ==============================  ==========================================
 
-Elementwise loops that NumPy runs on one core are split over the batch in
-threads where a fast path says so (:mod:`.threads`; ``MINIDL_NUM_THREADS``
-sets how many): the depthwise convolution's multiply-adds, ReLU, max pooling, batch norm in eval.
+Elementwise loops that NumPy runs on one core can be split over the batch in
+threads (:mod:`.threads`): the depthwise convolution's multiply-adds, ReLU,
+max pooling, batch norm in eval. ``MINIDL_NUM_THREADS`` sets how many; the
+default is 1, because on the 2-core machines here more did not pay (measured
+in that module's docstring).
 
 ``tests/functional/test_fast_paths.py`` checks every fast path against its
 reference on every option, on every backend. Turning fast paths off runs the
