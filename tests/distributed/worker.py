@@ -27,6 +27,33 @@ def model(seed, batch_norm=False):
     return nn.Sequential(*layers).double()
 
 
+def seed_convnet_epoch(comm, batch_size):
+    """The loss of every step of one Fashion-MNIST epoch (the mean over the ranks' shards), float32, Adam."""
+    from minidl.data.datasets import FashionMNIST
+    from minidl.models import keras_mnist_convnet
+
+    train = FashionMNIST(train=True, download=False)
+    x = (np.asarray(train.images, dtype=np.float32) / 255.0).reshape(-1, 1, 28, 28)
+    loader = DataLoader(TensorDataset(x, np.asarray(train.labels)), batch_size=batch_size, shuffle=True, seed=0,
+                        num_replicas=comm.world_size, rank=comm.rank)
+    mdl.manual_seed(0)
+    net = keras_mnist_convnet()
+    net = DistributedDataParallel(net, comm) if comm.world_size > 1 else net
+    opt = mdl.optim.Adam(net.parameters(), lr=1e-3)
+    curve = []
+    for images, labels in loader:
+        value = nn.functional.cross_entropy(net(images), labels)
+        opt.zero_grad()
+        value.backward()
+        if comm.world_size > 1:
+            net.sync_gradients()
+        opt.step()
+        step_loss = np.array([value.item()])
+        comm.all_reduce(step_loss)
+        curve.append(step_loss[0] / comm.world_size)
+    return np.array(curve)
+
+
 def main(scenario, out):
     comm = init()
     out = Path(out)
@@ -56,6 +83,8 @@ def main(scenario, out):
                     net.sync_gradients()
                     opt.step()
         mdl.save(net.module.state_dict(), out / f"weights{comm.rank}.npz")
+    elif scenario == "seed-convnet":  # one Fashion-MNIST epoch of the course's convnet, 2 x 64 images a step
+        np.save(out / f"curve{comm.rank}.npy", seed_convnet_epoch(comm, batch_size=64))
     elif scenario == "batchnorm":
         net = DistributedDataParallel(model(seed=comm.rank, batch_norm=True), comm)
         loader = DataLoader(data(), batch_size=8, shuffle=True, seed=3, num_replicas=comm.world_size, rank=comm.rank)
