@@ -204,9 +204,11 @@ def test_over_batch_covers_the_batch_in_order(monkeypatch):
         threads.thread_count()
 
 
-@pytest.mark.parametrize("count", ["1", "2", "5"])
-def test_depthwise_on_threads_equals_the_reference(monkeypatch, count):
-    monkeypatch.setenv("MINIDL_NUM_THREADS", count)
+@pytest.mark.parametrize("tile_bytes", [1, 700, 2**18])  # one channel a block, three, all of them
+def test_depthwise_in_cache_sized_blocks_equals_the_reference(monkeypatch, tile_bytes):
+    from minidl.functional.fast import depthwise
+
+    monkeypatch.setattr(depthwise, "TILE_BYTES", tile_bytes)
     rng = np.random.default_rng(8)
     arrays = [rng.standard_normal((7, 4, 6, 6)), rng.standard_normal((4, 1, 3, 3)), rng.standard_normal(4)]
     assert_same(run_both(lambda x, w, b: F.conv2d(x, w, b, padding=1, groups=4), arrays, "cpu"))
