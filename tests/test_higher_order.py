@@ -289,3 +289,52 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
         mdl.gradgradcheck(lambda t: Cube()(t), [np.array([0.5, 1.0])])
     with pytest.raises(ValueError, match="at least one input with requires_grad"):
         mdl.gradgradcheck(lambda t: t, [mdl.tensor([1.0])])
+
+
+# ------------------------------------------------------- against PyTorch
+TORCH_CASES = [  # (name, minidl f, torch f, input shapes): f of one input x
+    ("tanh of linear", lambda x: F.linear(x, mdl.tensor(W_LIN)).tanh(), lambda x, T: T.tanh(x @ TORCH(W_LIN).T), (3, 4)),
+    ("conv2d stride 2 padding 1", lambda x: F.conv2d(x, mdl.tensor(W_CONV), stride=2, padding=1) ** 2,
+     lambda x, T: T.nn.functional.conv2d(x, TORCH(W_CONV), stride=2, padding=1) ** 2, (2, 2, 5, 5)),
+    ("conv_transpose2d", lambda x: F.conv_transpose2d(x, mdl.tensor(W_CONV), stride=2) ** 2,
+     lambda x, T: T.nn.functional.conv_transpose2d(x, TORCH(W_CONV), stride=2) ** 2, (2, 3, 3, 3)),
+    ("cross_entropy", lambda x: F.cross_entropy(x, LABELS), lambda x, T: T.nn.functional.cross_entropy(x, TORCH(LABELS)),
+     (3, 4)),
+    ("log_softmax", lambda x: F.log_softmax(x, dim=1) ** 2, lambda x, T: T.log_softmax(x, 1) ** 2, (3, 4)),
+    ("max_pool2d 3x3/2", lambda x: F.max_pool2d(x, 3, 2, 1) ** 3,
+     lambda x, T: T.nn.functional.max_pool2d(x, 3, 2, 1) ** 3, (2, 2, 7, 7)),
+    ("avg_pool2d", lambda x: F.avg_pool2d(x, 2) ** 3, lambda x, T: T.nn.functional.avg_pool2d(x, 2) ** 3, (2, 2, 6, 6)),
+    ("bilinear", lambda x: F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False) ** 3,
+     lambda x, T: T.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False) ** 3,
+     (1, 2, 3, 3)),
+    ("batch_norm eval", lambda x: F.batch_norm(x, RUNNING[0], RUNNING[1], training=False) ** 3,
+     lambda x, T: T.nn.functional.batch_norm(x, TORCH(RUNNING[0]), TORCH(RUNNING[1]), training=False) ** 3,
+     (3, 4, 2, 2)),
+    ("pow, silu, softplus", lambda x: F.silu(x) * F.softplus(x) + x.abs() ** 1.5,
+     lambda x, T: T.nn.functional.silu(x) * T.nn.functional.softplus(x) + x.abs() ** 1.5, (3, 4)),
+]
+W_LIN, W_CONV = a(5, 4), a(3, 2, 3, 3)
+
+
+def TORCH(array):
+    import torch
+    return torch.tensor(np.asarray(array))
+
+
+@pytest.mark.parametrize("case", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
+def test_second_derivatives_match_pytorch(case):
+    """The Hessian-vector product H u of L = <v, f(x)>, in float64, against torch.autograd.grad."""
+    torch = pytest.importorskip("torch")
+    _, ours, theirs, shape = case
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal(shape)
+    y_shape = ours(mdl.tensor(x0)).shape
+    v, u = rng.standard_normal(y_shape), rng.standard_normal(shape)
+    x = mdl.tensor(x0, requires_grad=True)
+    g, = mdl.grad((ours(x) * v).sum(), [x], create_graph=True)
+    hu, = mdl.grad((g * u).sum(), [x])
+    xt = torch.tensor(x0, requires_grad=True)
+    gt, = torch.autograd.grad((theirs(xt, torch) * TORCH(v)).sum(), [xt], create_graph=True)
+    hut, = torch.autograd.grad((gt * TORCH(u)).sum(), [xt])
+    np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(hu, hut.numpy(), rtol=1e-7, atol=1e-9)
