@@ -78,6 +78,19 @@ timeout 150 $PY benchmarks/gpu_bench.py --device "$device" --out "$out" "${extra
 echo "gpu_bench exit status: $?" >> "$out/bench.log"
 tail -n 12 "$out/bench.log"
 
+step "3b. NCCL: a one-rank all-reduce and broadcast through minidl.distributed (GPU only)"
+if [ "$device" != strict ]; then
+  timeout 60 $PY - > "$out/nccl.log" 2>&1 <<'PYEOF'
+import cupy, minidl.distributed as d
+comm = d.NCCLCommunicator(d.SingleProcess())  # one rank: no MPI needed to share NCCL's id
+a = cupy.arange(6, dtype=cupy.float32)
+comm.all_reduce(a); comm.broadcast(a); comm.barrier()
+print("nccl one rank:", cupy.asnumpy(a).tolist() == list(range(6)), comm)
+PYEOF
+  echo "nccl exit status: $?" >> "$out/nccl.log"
+  tail -n 3 "$out/nccl.log"
+fi
+
 step "4. summary"
 {
   echo "# GPU check ($device), $(date -u +%Y-%m-%d\ %H:%M) UTC"
@@ -85,5 +98,6 @@ step "4. summary"
   echo; echo "## Tests"; echo '```'; grep -E "passed|failed|error" "$out/pytest.log" | tail -n 1
   grep -E "^(FAILED|ERROR) " "$out/pytest.log" | head -n 100; echo '```'
   echo; echo "## Benchmark"; cat "$out/bench.md" 2>/dev/null || echo "(no table: see bench.log)"
+  echo; echo "## NCCL"; echo '```'; cat "$out/nccl.log" 2>/dev/null || echo "(not run)"; echo '```'
 } > "$out/summary.md"
 step "done: $out/summary.md"

@@ -123,18 +123,22 @@ class MPICommunicator(Communicator):
 
 
 class NCCLCommunicator(Communicator):
-    """NCCL on the GPU arrays, one GPU per rank (``cuda:<local rank>``); MPI passes NCCL's id once."""
+    """NCCL on the GPU arrays, one GPU per rank (``cuda:<rank> % GPUs``).
+
+    ``bootstrap`` hands every rank NCCL's unique id once, and gives the rank and
+    world size: MPI by default; ``SingleProcess()`` for a one-rank run without MPI.
+    """
 
     name = "nccl"
 
-    def __init__(self, mpi: Optional[MPICommunicator] = None):
+    def __init__(self, bootstrap: Optional[Communicator] = None):
         try:
             import cupy
             from cupy.cuda import nccl
         except ImportError as error:
             raise RuntimeError("the NCCL backend needs CuPy with NCCL (pip install 'minidl[gpu]')") from error
         self.cupy, self.nccl = cupy, nccl
-        self.mpi = mpi or MPICommunicator()
+        self.mpi = bootstrap if bootstrap is not None else MPICommunicator()
         self.rank, self.world_size = self.mpi.rank, self.mpi.world_size
         cupy.cuda.Device(self.rank % cupy.cuda.runtime.getDeviceCount()).use()
         uid = numpy.frombuffer(bytes(nccl.get_unique_id()) if self.rank == 0 else bytes(128), dtype=numpy.uint8).copy()

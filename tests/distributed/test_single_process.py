@@ -78,3 +78,14 @@ def test_bad_setups_say_what_is_wrong():
         SingleProcess().all_reduce(np.zeros(2), op="mean")
     with pytest.raises(ValueError, match="contiguous"):
         SingleProcess().all_reduce(np.zeros((4, 4))[:, ::2])
+
+
+def test_nccl_without_cupy_says_how_to_install_it():
+    try:
+        import cupy  # noqa: F401
+        pytest.skip("CuPy is installed: benchmarks/gpu_check.sh runs NCCL on a GPU")
+    except ImportError:
+        pass
+    from minidl.distributed import NCCLCommunicator
+    with pytest.raises(RuntimeError, match=r"the NCCL backend needs CuPy with NCCL \(pip install 'minidl\[gpu\]'\)"):
+        NCCLCommunicator(SingleProcess())
