@@ -68,7 +68,8 @@ class Pad(Function):
         self.x_shape = x.shape
         if self.mode == "constant":
             shape = tuple(n + b + a for n, (b, a) in zip(x.shape, self.pairs))
-            y = xp.full(shape, self.value, dtype=x.dtype)
+            # zeros for 0: the system hands out zeroed pages without writing them
+            y = xp.zeros(shape, dtype=x.dtype) if self.value == 0 else xp.full(shape, self.value, dtype=x.dtype)
             y[self._middle()] = x
             return y
         self.matrices = {}  # axis -> the gather matrix, kept for backward

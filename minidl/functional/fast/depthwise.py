@@ -51,13 +51,15 @@ class DepthwiseConv2d(Function):
         self.out_hw = geometry(x.shape, self.kernel, self.stride, self.padding, self.dilation, "conv2d")
         self.x_shape, self.w = x.shape, w
         self.xpad = pad_array(x, self.padding)
-        y = xp.zeros((n, c) + tuple(self.out_hw), dtype=x.dtype)
+        y = xp.empty((n, c) + tuple(self.out_hw), dtype=x.dtype)
         for tile in self._tiles(xp):  # (samples, channels): a block of y and of xpad
             out, xpad = y[tile], self.xpad[tile]
             scratch = xp.empty_like(out)
-            for (i, j), window in self._windows():
-                xp.multiply(xpad[window], w[tile[1], 0, i, j].reshape(1, -1, 1, 1), out=scratch)
-                out += scratch
+            for k, ((i, j), window) in enumerate(self._windows()):
+                # the first offset's product is written into y itself: no zeros to add to
+                xp.multiply(xpad[window], w[tile[1], 0, i, j].reshape(1, -1, 1, 1), out=scratch if k else out)
+                if k:
+                    out += scratch
         if b is not None:
             y += b.reshape(1, c, 1, 1)
         return y
