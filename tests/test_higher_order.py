@@ -292,13 +292,21 @@ def test_gradgradcheck_catches_a_wrong_second_derivative():
 
 
 # ------------------------------------------------------- against PyTorch
+W_LIN, W_CONV = a(5, 4), a(3, 2, 3, 3)
+
+
+def as_torch(array):
+    import torch
+    return torch.tensor(np.asarray(array))
+
+
 TORCH_CASES = [  # (name, minidl f, torch f, input shapes): f of one input x
-    ("tanh of linear", lambda x: F.linear(x, mdl.tensor(W_LIN)).tanh(), lambda x, T: T.tanh(x @ TORCH(W_LIN).T), (3, 4)),
+    ("tanh of linear", lambda x: F.linear(x, mdl.tensor(W_LIN)).tanh(), lambda x, T: T.tanh(x @ as_torch(W_LIN).T), (3, 4)),
     ("conv2d stride 2 padding 1", lambda x: F.conv2d(x, mdl.tensor(W_CONV), stride=2, padding=1) ** 2,
-     lambda x, T: T.nn.functional.conv2d(x, TORCH(W_CONV), stride=2, padding=1) ** 2, (2, 2, 5, 5)),
+     lambda x, T: T.nn.functional.conv2d(x, as_torch(W_CONV), stride=2, padding=1) ** 2, (2, 2, 5, 5)),
     ("conv_transpose2d", lambda x: F.conv_transpose2d(x, mdl.tensor(W_CONV), stride=2) ** 2,
-     lambda x, T: T.nn.functional.conv_transpose2d(x, TORCH(W_CONV), stride=2) ** 2, (2, 3, 3, 3)),
-    ("cross_entropy", lambda x: F.cross_entropy(x, LABELS), lambda x, T: T.nn.functional.cross_entropy(x, TORCH(LABELS)),
+     lambda x, T: T.nn.functional.conv_transpose2d(x, as_torch(W_CONV), stride=2) ** 2, (2, 3, 3, 3)),
+    ("cross_entropy", lambda x: F.cross_entropy(x, LABELS), lambda x, T: T.nn.functional.cross_entropy(x, as_torch(LABELS)),
      (3, 4)),
     ("log_softmax", lambda x: F.log_softmax(x, dim=1) ** 2, lambda x, T: T.log_softmax(x, 1) ** 2, (3, 4)),
     ("max_pool2d 3x3/2", lambda x: F.max_pool2d(x, 3, 2, 1) ** 3,
@@ -308,19 +316,11 @@ TORCH_CASES = [  # (name, minidl f, torch f, input shapes): f of one input x
      lambda x, T: T.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False) ** 3,
      (1, 2, 3, 3)),
     ("batch_norm eval", lambda x: F.batch_norm(x, RUNNING[0], RUNNING[1], training=False) ** 3,
-     lambda x, T: T.nn.functional.batch_norm(x, TORCH(RUNNING[0]), TORCH(RUNNING[1]), training=False) ** 3,
+     lambda x, T: T.nn.functional.batch_norm(x, as_torch(RUNNING[0]), as_torch(RUNNING[1]), training=False) ** 3,
      (3, 4, 2, 2)),
     ("pow, silu, softplus", lambda x: F.silu(x) * F.softplus(x) + x.abs() ** 1.5,
      lambda x, T: T.nn.functional.silu(x) * T.nn.functional.softplus(x) + x.abs() ** 1.5, (3, 4)),
 ]
-W_LIN, W_CONV = a(5, 4), a(3, 2, 3, 3)
-
-
-def TORCH(array):
-    import torch
-    return torch.tensor(np.asarray(array))
-
-
 @pytest.mark.parametrize("case", TORCH_CASES, ids=[c[0] for c in TORCH_CASES])
 def test_second_derivatives_match_pytorch(case):
     """The Hessian-vector product H u of L = <v, f(x)>, in float64, against torch.autograd.grad."""
@@ -334,7 +334,7 @@ def test_second_derivatives_match_pytorch(case):
     g, = mdl.grad((ours(x) * v).sum(), [x], create_graph=True)
     hu, = mdl.grad((g * u).sum(), [x])
     xt = torch.tensor(x0, requires_grad=True)
-    gt, = torch.autograd.grad((theirs(xt, torch) * TORCH(v)).sum(), [xt], create_graph=True)
-    hut, = torch.autograd.grad((gt * TORCH(u)).sum(), [xt])
+    gt, = torch.autograd.grad((theirs(xt, torch) * as_torch(v)).sum(), [xt], create_graph=True)
+    hut, = torch.autograd.grad((gt * as_torch(u)).sum(), [xt])
     np.testing.assert_allclose(g.data, gt.detach().numpy(), rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(hu, hut.numpy(), rtol=1e-7, atol=1e-9)

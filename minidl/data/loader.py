@@ -62,6 +62,9 @@ class DataLoader:
             num_replicas, and rank r takes every num_replicas-th sample from
             r. So the ranks' first batches together are the first
             ``num_replicas * batch_size`` samples of one process's order.
+        sampler: a :class:`minidl.distributed.DistributedSampler`, PyTorch's
+            spelling of the same: its num_replicas, rank, shuffle, seed and
+            drop_last (a shard cut to equal size instead of padded) are used.
 
     ``len(loader)`` is the number of batches in an epoch. ``loader.epoch`` is
     the epoch the next ``for`` loop will run.
@@ -69,7 +72,7 @@ class DataLoader:
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  transform: Optional[Callable] = None, seed: Optional[int] = None, prefetch: int = 0,
-                 device: Any = None, num_replicas: int = 1, rank: int = 0):
+                 device: Any = None, num_replicas: int = 1, rank: int = 0, sampler: Any = None):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
         positive_int(batch_size, "batch_size", "DataLoader")
@@ -80,6 +83,13 @@ class DataLoader:
             raise ValueError(f"seed must be an int >= 0 or None, got {seed!r}")
         if len(dataset) == 0:
             raise ValueError("the dataset is empty")
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("DataLoader: give shuffle to the sampler, not to the loader (as PyTorch: they exclude each other)")
+            if len(sampler.dataset) != len(dataset):
+                raise ValueError(f"DataLoader: the sampler is over {len(sampler.dataset)} samples, the dataset has {len(dataset)}")
+            num_replicas, rank, shuffle, seed = sampler.num_replicas, sampler.rank, sampler.shuffle, sampler.seed
+        self.shard_drop_last = bool(sampler is not None and sampler.drop_last)
         positive_int(num_replicas, "num_replicas", "DataLoader")
         positive_int(rank, "rank", "DataLoader", minimum=0)
         if rank >= num_replicas:
@@ -96,7 +106,8 @@ class DataLoader:
 
     # ------------------------------------------------------------ bookkeeping
     def __len__(self) -> int:
-        n, b = -(-len(self.dataset) // self.num_replicas), self.batch_size  # this rank's samples
+        n, k, b = len(self.dataset), self.num_replicas, self.batch_size
+        n = n // k if self.shard_drop_last else -(-n // k)  # this rank's samples
         return n // b if self.drop_last else -(-n // b)  # -(-n // b) is n / b rounded up
 
     def order(self, epoch: int) -> numpy.ndarray:
@@ -111,8 +122,9 @@ class DataLoader:
         """The dataset indices of each batch of ``epoch``, in order (this rank's shard)."""
         order = self.order(epoch)
         if self.num_replicas > 1:
-            padded = -(-len(order) // self.num_replicas) * self.num_replicas
-            order = numpy.resize(order, padded)[self.rank::self.num_replicas]  # resize repeats the start
+            k = self.num_replicas
+            size = len(order) // k * k if self.shard_drop_last else -(-len(order) // k) * k
+            order = numpy.resize(order, size)[self.rank::k]  # resize repeats the start (or cuts the end)
         stop = len(self) * self.batch_size if self.drop_last else len(order)
         return [order[i : min(i + self.batch_size, stop)] for i in range(0, stop, self.batch_size)]
 

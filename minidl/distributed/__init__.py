@@ -22,11 +22,20 @@ take on the whole batch, and the copies of the model never drift apart.
   optimizer step (``fit`` does it; a hand-written loop calls
   ``model.sync_gradients()`` between ``backward()`` and ``step()``).
 
-Nothing here is global: the communicator that :func:`init` returns is passed
-to the loader and the model explicitly.
+The communicator that :func:`init` returns is passed to the loader and the
+model explicitly. PyTorch's spelling works too: ``init_process_group()``
+sets a default group, which ``get_rank()``, ``all_reduce(array)``,
+``DistributedDataParallel(model)`` and ``DistributedSampler(dataset)`` use
+when given none. Gradients are averaged where the step is taken (``fit``, or
+``model.sync_gradients()``), not inside ``backward`` as in PyTorch: minidl's
+engine has no hooks.
 """
-from .comm import Communicator, MPICommunicator, NCCLCommunicator, SingleProcess, init, launched_by_mpi
+from .comm import (Communicator, MPICommunicator, NCCLCommunicator, SingleProcess, all_reduce, barrier, broadcast,
+                   get_rank, get_world_size, init, init_process_group, launched_by_mpi)
 from .ddp import DistributedDataParallel, average_gradients, broadcast_state, check_same_model
+from .sampler import DistributedSampler
 
 __all__ = ["Communicator", "MPICommunicator", "NCCLCommunicator", "SingleProcess", "init", "launched_by_mpi",
-           "DistributedDataParallel", "average_gradients", "broadcast_state", "check_same_model"]
+           "init_process_group", "get_rank", "get_world_size", "barrier", "all_reduce", "broadcast",
+           "DistributedDataParallel", "DistributedSampler", "average_gradients", "broadcast_state",
+           "check_same_model"]

@@ -222,6 +222,49 @@ def init(backend: str = "auto", abort_on_error: bool = True) -> Communicator:  #
     return comm
 
 
+# ------------------------------------------------ PyTorch's names: a default process group
+# ``torch.distributed`` keeps one communicator per process, set up once; these functions are
+# that spelling over :func:`init` (the one piece of state here, as the process has one launcher).
+_default: Optional[Communicator] = None
+
+
+def init_process_group(backend: Optional[str] = None) -> Communicator:
+    """Set up the process's default group from the launcher's environment (``backend``: as :func:`init`)."""
+    global _default
+    _default = init("auto" if backend is None else backend)
+    return _default
+
+
+def default_group(who: str) -> Communicator:
+    """The group of :func:`init_process_group`, or a clear error naming ``who`` asked."""
+    if _default is None:
+        raise RuntimeError(f"{who}: the default process group is not initialized; call "
+                           f"mdl.distributed.init_process_group() first (or pass a communicator)")
+    return _default
+
+
+def get_rank() -> int:
+    return default_group("get_rank").rank
+
+
+def get_world_size() -> int:
+    return default_group("get_world_size").world_size
+
+
+def barrier() -> None:
+    default_group("barrier").barrier()
+
+
+def all_reduce(array: Any, op: str = "sum") -> Any:
+    """``array`` (in place) summed (or maxed) over the default group's ranks."""
+    return default_group("all_reduce").all_reduce(array, op)
+
+
+def broadcast(array: Any, src: int = 0) -> Any:
+    """``array`` (in place) replaced by rank ``src``'s."""
+    return default_group("broadcast").broadcast(array, src)
+
+
 def _abort_all_on_error(comm: Communicator) -> None:
     """Replace ``sys.excepthook``: an uncaught error on one rank stops them all, naming the rank."""
     previous = sys.excepthook

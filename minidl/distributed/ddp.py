@@ -20,13 +20,13 @@ collective has a fixed cost (latency) on top of its bytes.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Iterable, List
+from typing import Any, Iterable, List, Optional
 
 import numpy
 
 from .. import backend
 from ..nn.module import Module
-from .comm import Communicator
+from .comm import Communicator, default_group
 
 
 class DistributedDataParallel(Module):
@@ -34,7 +34,8 @@ class DistributedDataParallel(Module):
 
     Args:
         module: the model, built the same way on every rank.
-        comm: the communicator from :func:`minidl.distributed.init`.
+        comm: the communicator from :func:`minidl.distributed.init`; None: the
+            default group of :func:`~minidl.distributed.init_process_group`.
         bucket_cap_mb: the largest bucket of gradients reduced in one call.
         broadcast_buffers: send rank 0's buffers (running statistics) to all
             ranks at every forward in training mode.
@@ -44,7 +45,7 @@ class DistributedDataParallel(Module):
     a hand-written loop does it between ``loss.backward()`` and ``optimizer.step()``.
     """
 
-    def __init__(self, module: Module, comm: Communicator, bucket_cap_mb: float = 25.0,
+    def __init__(self, module: Module, comm: Optional[Communicator] = None, bucket_cap_mb: float = 25.0,
                  broadcast_buffers: bool = True):
         super().__init__()
         if not isinstance(module, Module):
@@ -52,11 +53,11 @@ class DistributedDataParallel(Module):
         if not bucket_cap_mb > 0:
             raise ValueError(f"bucket_cap_mb must be > 0, got {bucket_cap_mb}")
         self.module = module
-        self.comm = comm
+        self.comm = comm if comm is not None else default_group("DistributedDataParallel")
         self.bucket_bytes = int(bucket_cap_mb * 2**20)
         self.broadcast_buffers = bool(broadcast_buffers)
-        check_same_model(module, comm)
-        broadcast_state(module, comm)
+        check_same_model(module, self.comm)
+        broadcast_state(module, self.comm)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.training and self.broadcast_buffers:

@@ -189,14 +189,6 @@ def fake_mnist(folder, n_train=7, n_test=3, gz=True, label_offset=0):
     return folder
 
 
-@pytest.fixture
-def no_system(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("MINIDL_DATA", raising=False)
-    monkeypatch.setattr(sources.FASHION_MNIST, "system_dirs", [])
-    monkeypatch.setattr(sources.MNIST, "system_dirs", [])
-
-
 @pytest.mark.parametrize("gz", [True, False])
 def test_mnist_format_dataset(gz, tmp_path, no_system):
     root = fake_mnist(tmp_path / "digits", gz=gz)

@@ -11,18 +11,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from minidl.data import DownloadError, IDXError, download, extract, read_idx, sources, write_idx
+from minidl.data import DownloadError, IDXError, download, extract, read_idx, write_idx
 from minidl.data import archive as archive_module
 from minidl.data.datasets import CIFAR10, CSVDataset, FashionMNIST, ImageFolder
 from minidl.data.datasets.mnist import memory_mapped_idx
-
-
-@pytest.fixture
-def no_system(monkeypatch, tmp_path):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("MINIDL_DATA", raising=False)
-    monkeypatch.setattr(sources.FASHION_MNIST, "system_dirs", [])
-    monkeypatch.setattr(sources.MNIST, "system_dirs", [])
 
 
 # --------------------------------------------------------------------- IDX

@@ -1,4 +1,6 @@
 """The parts of data parallelism that one process can check: shards, buckets, the one-rank communicator."""
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -80,12 +82,47 @@ def test_bad_setups_say_what_is_wrong():
         SingleProcess().all_reduce(np.zeros((4, 4))[:, ::2])
 
 
+@pytest.mark.skipif(importlib.util.find_spec("cupy") is not None,
+                    reason="CuPy is installed: benchmarks/gpu_check.sh runs NCCL on a GPU")
 def test_nccl_without_cupy_says_how_to_install_it():
-    try:
-        import cupy  # noqa: F401
-        pytest.skip("CuPy is installed: benchmarks/gpu_check.sh runs NCCL on a GPU")
-    except ImportError:
-        pass
     from minidl.distributed import NCCLCommunicator
     with pytest.raises(RuntimeError, match=r"the NCCL backend needs CuPy with NCCL \(pip install 'minidl\[gpu\]'\)"):
         NCCLCommunicator(SingleProcess())
+
+
+def test_pytorch_spelling_default_group_sampler_and_ddp(monkeypatch):
+    from minidl.distributed import comm
+
+    monkeypatch.setattr(comm, "_default", None)
+    with pytest.raises(RuntimeError, match="get_rank: the default process group is not initialized"):
+        mdl.distributed.get_rank()
+    with pytest.raises(RuntimeError, match="DistributedDataParallel: the default process group is not initialized"):
+        DistributedDataParallel(nn.Linear(2, 2))
+    group = mdl.distributed.init_process_group()
+    assert isinstance(group, SingleProcess)
+    assert (mdl.distributed.get_rank(), mdl.distributed.get_world_size()) == (0, 1)
+    a = np.arange(3.0)
+    assert mdl.distributed.all_reduce(a) is a and mdl.distributed.broadcast(a, src=0) is a
+    mdl.distributed.barrier()
+    assert DistributedDataParallel(nn.Linear(2, 2)).comm is group
+    sampler = mdl.distributed.DistributedSampler(dataset(8))
+    assert (sampler.num_replicas, sampler.rank, sampler.shuffle, sampler.seed) == (1, 0, True, 0)
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_a_sampler_shards_as_num_replicas_and_rank_do(drop_last):
+    from minidl.distributed import DistributedSampler
+
+    for r in range(3):
+        sampler = DistributedSampler(dataset(10), num_replicas=3, rank=r, seed=4, drop_last=drop_last)
+        by_sampler = DataLoader(dataset(10), batch_size=2, sampler=sampler)
+        by_arguments = DataLoader(dataset(10), batch_size=2, shuffle=True, seed=4, num_replicas=3, rank=r)
+        picked = np.concatenate(by_sampler.batch_indices(0))
+        assert len(picked) == len(sampler) == (3 if drop_last else 4)
+        assert np.array_equal(picked, np.concatenate(by_arguments.batch_indices(0))[:len(picked)])
+    with pytest.raises(ValueError, match="give shuffle to the sampler, not to the loader"):
+        DataLoader(dataset(10), shuffle=True, sampler=sampler)
+    with pytest.raises(ValueError, match="the sampler is over 10 samples, the dataset has 4"):
+        DataLoader(dataset(4), sampler=sampler)
+    with pytest.raises(ValueError, match=r"rank must be in \[0, num_replicas\), got rank 3 of 3"):
+        DistributedSampler(dataset(10), num_replicas=3, rank=3)

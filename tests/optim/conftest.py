@@ -47,3 +47,23 @@ def _assert_follows_torch(ours_class, torch_class, kwargs: dict, rng, steps: int
         a.step()
         b.step()
         np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+@pytest.fixture
+def resumes_identically():
+    """``resumes_identically(opt, p, make, device)``: after one step of ``opt`` (lr 0.1) on p (2 values),
+    a fresh ``make([q])`` loaded with opt's state_dict takes the very same next step."""
+    return _assert_resumes_identically
+
+
+def _assert_resumes_identically(opt, p, make, device) -> None:
+    xp = backend.namespace(device)
+    saved = opt.state_dict()
+    q = mdl.tensor(p.numpy(), requires_grad=True, device=device)
+    fresh = make([q])
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[0]["lr"] == 0.1 and fresh.state[q]["step"] == 1
+    p.grad = q.grad = xp.ones(2, dtype=np.float32)
+    opt.step()
+    fresh.step()
+    np.testing.assert_array_equal(p.numpy(), q.numpy())
