@@ -85,6 +85,31 @@ def test_conv2d_in_chunks_equals_the_reference(device, groups, padding):
     assert_same(results)
 
 
+def test_conv2d_builds_columns_in_cache_sized_chunks_when_none_are_kept(device, monkeypatch):
+    """Weights without a gradient (inference, a frozen base): the columns are never kept for
+    backward, so they are built CACHE_BYTES at a time; with a weight gradient they stay whole."""
+    from minidl.functional.fast import conv as fast_conv
+    rng = np.random.default_rng(2)
+    x, w, b = rng.standard_normal((5, 4, 6, 6)), rng.standard_normal((6, 4, 3, 3)), rng.standard_normal(6)
+    monkeypatch.setattr(fast_conv, "CACHE_BYTES", 2 * 4 * 9 * 6 * 6 * 8)  # two samples of columns
+    fast.set_enabled(True)
+    tensor = lambda a, grad=False: mdl.tensor(a, requires_grad=grad, device=device)  # noqa: E731
+    assert F.conv2d(tensor(x), tensor(w, True), tensor(b), padding=1).creator.chunk is None  # kept whole
+    with mdl.no_grad():
+        y = F.conv2d(tensor(x), tensor(w), tensor(b), padding=1)
+    x_fast, x_reference = tensor(x, True), tensor(x, True)
+    frozen = F.conv2d(x_fast, tensor(w), tensor(b), padding=1)  # x wants a gradient, w does not
+    assert frozen.creator.chunk == 2
+    with fast.disabled():
+        reference = F.conv2d(x_reference, tensor(w), tensor(b), padding=1)
+    np.testing.assert_allclose(backend.to_numpy(y.data), backend.to_numpy(reference.data), rtol=1e-11, atol=1e-12)
+    gy = rng.standard_normal(reference.shape)
+    for out in (frozen, reference):
+        out.backward(mdl.tensor(gy, device=device))
+    np.testing.assert_allclose(backend.to_numpy(x_fast.grad), backend.to_numpy(x_reference.grad),
+                               rtol=1e-11, atol=1e-12)
+
+
 POOL_CASES = [((2, 3, 8, 6), 2), ((2, 3, 7, 9), 2), ((1, 2, 9, 8), (3, 2)), ((2, 1, 6, 6), 3), ((0, 2, 4, 4), 2)]
 
 

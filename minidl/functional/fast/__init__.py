@@ -11,7 +11,8 @@ function chooses it by a rule that is written in that function:
 op              fast path                       taken when
 ==============  ==============================  ==========================================
 conv2d          :mod:`.conv` (batch side by     fast paths are on (every input but
-                side, chunked by memory)        depthwise ones)
+                side, chunked by memory; by     depthwise ones); cache-sized chunks when
+                cache when not kept)            the weights want no gradient (inference)
 conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
                 shifted multiply-adds)          = out_channels (one filter per channel)
 batch_norm      :mod:`.norm` (eval: one         fast paths are on, the running statistics are
