@@ -257,7 +257,7 @@ def max_pool2d(
     # The rule for the fast paths: fast paths on and no indices asked for; windows that tile the
     # input read as rows of memory, every other window by in-place slices on threads.
     if fast.enabled() and not return_indices:
-        if fast_pool.applies(kernel, stride, padding, dilation):
+        if fast_pool.applies(kernel, stride, padding, dilation, x.data if isinstance(x, Tensor) else x):
             return fast_pool.MaxPool2d(kernel, stride, padding, out_hw)(x)
         if fast_pool.applies_windowed(kernel):
             return fast_pool.WindowedMaxPool2d(kernel, stride, padding, dilation, out_hw)(x)

@@ -55,6 +55,13 @@ CONV_CASES = [
     ((2, 6, 5, 5), (3, 6, 1, 1), dict()),                              # 1x1
     ((1, 2, 7, 9), (3, 2, 3, 5), dict(padding=(1, 2), stride=(1, 2))),  # non-square
     ((0, 3, 5, 5), (2, 3, 3, 3), dict(padding=1)),                     # an empty batch
+    # a batch longer than the image rows: columns and output with the batch innermost
+    ((6, 3, 5, 5), (4, 3, 3, 3), dict()),
+    ((6, 3, 6, 5), (4, 3, 3, 3), dict(stride=2, padding=1)),
+    ((8, 4, 6, 6), (6, 2, 3, 3), dict(groups=2, padding=1)),
+    ((7, 2, 7, 7), (3, 2, 3, 3), dict(dilation=2)),
+    ((6, 3, 5, 4), (4, 3, 2, 3), dict(padding=(1, 0, 2, 1))),
+    ((6, 3, 4, 4), (5, 3, 1, 1), dict()),
 ]
 
 
@@ -110,6 +117,27 @@ def test_conv2d_builds_columns_in_cache_sized_chunks_when_none_are_kept(device, 
                                rtol=1e-11, atol=1e-12)
 
 
+def test_small_images_in_training_lie_batch_innermost_through_relu_and_pooling(device):
+    """A batch longer than the image rows: the conv output lies as (C, H, W, N), ReLU keeps that
+    order, and max pooling takes the windowed path, which allocates in it too; every gradient
+    equals the reference's."""
+    from minidl.functional.fast.layout import batch_inner
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((8, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)]
+    fast.set_enabled(True)
+    x, w, b = (mdl.tensor(a, requires_grad=True, device=device) for a in arrays)
+    y = F.conv2d(x, w, b, padding=1)
+    assert batch_inner(y.data) and batch_inner(F.relu(y).data)
+    pooled = F.max_pool2d(F.relu(y), 2)
+    assert type(pooled.creator).__name__ == "WindowedMaxPool2d" and batch_inner(pooled.data)
+    odd = [rng.standard_normal((9, 3, 7, 7))] + arrays[1:]  # 7 = 3 windows of 2 and one row left over
+    for inputs in (arrays, odd):
+        for kernel, stride in ((2, 2), (2, 3), (3, 2), (3, 1)):
+            results = run_both(lambda x, w, b: F.max_pool2d(F.relu(F.conv2d(x, w, b, padding=1)), kernel, stride),
+                               inputs, device)
+            assert_same(results)
+
+
 POOL_CASES = [((2, 3, 8, 6), 2), ((2, 3, 7, 9), 2), ((1, 2, 9, 8), (3, 2)), ((2, 1, 6, 6), 3), ((0, 2, 4, 4), 2)]
 
 
@@ -126,6 +154,20 @@ def test_max_pool_paths_agree_on_ties(device):
     assert_same(results, rtol=0, atol=0)
     grad = results[1][1]
     assert ((grad != 0).reshape(2, 2, 4, 2, 4, 2).sum(axis=(3, 5)) <= 1).all()  # one pixel a window
+
+
+@pytest.mark.parametrize("shape, kernel", [((3, 4, 8, 8), 2), ((3, 4, 9, 7), 3), ((3, 4, 7, 9), (2, 3)),
+                                           ((2, 3, 6, 8), (3, 2))])
+@pytest.mark.parametrize("after_conv", [False, True], ids=["plain", "conv-output-layout"])
+def test_max_pool_ties_go_to_the_first_in_reading_order(device, shape, kernel, after_conv):
+    """The fast path finds column maxima first: where the maximum sits in several columns (and
+    rows), it must still pick the reference's pixel, on every kernel, in both memory layouts."""
+    x = np.random.default_rng(4).integers(0, 2, shape).astype(np.float64)
+    one = np.zeros((shape[1], shape[1], 1, 1))
+    one[np.arange(shape[1]), np.arange(shape[1])] = 1  # a 1x1 identity conv: x in conv-output memory order
+    fn = (lambda t, w: F.max_pool2d(F.conv2d(t, w), kernel)) if after_conv else (lambda t: F.max_pool2d(t, kernel))
+    results = run_both(fn, [x, one] if after_conv else [x], device)
+    assert_same(results, **({} if after_conv else dict(rtol=0, atol=0)))  # (conv sums: rounding, not pixels)
 
 
 def test_the_rules_are_visible():
@@ -262,8 +304,16 @@ def test_relu_fast_path_equals_the_reference(monkeypatch, count):
     assert type(y.creator).__module__ == "minidl.functional.fast.relu"
     gy = np.ones_like(x)
     gy[x <= 0] = np.inf  # an infinite gradient where the unit is off must give 0, not inf * 0 = NaN
+    gy[0, 0, 0, 0] = np.nan  # (x is 0 there: off)
+    on = np.argwhere(x > 0)[0]
+    gy[tuple(on)] = -0.0  # passed on as it is, sign and all
     y.backward(mdl.tensor(gy))
-    assert np.array_equal(t.grad, np.where(x > 0, 1.0, 0.0))
+    expected = np.where(x > 0, gy, 0.0)
+    assert np.array_equal(t.grad, expected) and np.array_equal(np.signbit(t.grad), np.signbit(expected))
+    for dtype in (np.float32, np.float16):  # the bits of every float width
+        t = mdl.tensor(x.astype(dtype), requires_grad=True)
+        F.relu(t).backward(mdl.tensor(gy.astype(dtype)))
+        assert t.grad.dtype == dtype and np.array_equal(t.grad, np.where(x > 0, gy, 0).astype(dtype))
     one_d = F.relu(mdl.tensor(np.ones(3), requires_grad=True))  # no batch axis: the reference
     assert type(one_d.creator).__module__ == "minidl.functional.activation"
 

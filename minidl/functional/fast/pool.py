@@ -14,21 +14,26 @@ same pixel; ``tests/functional/test_fast_paths.py`` checks it.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ...autograd import Function
 from ...backend import get_array_module
 from ...grad_mode import is_grad_enabled
-from .._windows import crop, offset_slices, pad_array
-from .conv import channels_outer
+from .._windows import crop, offset_slices
+from .layout import batch_inner, channels_outer, in_order, memory_order, new_image, pad_like
 from .threads import over_batch
 
 
-def applies(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple = (1, 1)) -> bool:
-    """The rule: windows that tile the input (stride = kernel, no padding, no dilation).
+def applies(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple = (1, 1), x: Any = None) -> bool:
+    """The rule: windows that tile the input (stride = kernel, no padding, no dilation), an input
+    whose image rows are rows of memory (not one with the batch innermost, ``batch_inner``: the
+    windowed path's slices run along the batch there, which is faster).
 
     ``padding`` includes the overhang of ``ceil_mode``'s last window, so
     ceil_mode takes this path only where it changes nothing.
     """
-    return kernel == stride and padding == ((0, 0), (0, 0)) and dilation == (1, 1)
+    tiles = kernel == stride and padding == ((0, 0), (0, 0)) and dilation == (1, 1)
+    return tiles and (x is None or not batch_inner(x))
 
 
 def applies_windowed(kernel: tuple) -> bool:
@@ -39,16 +44,22 @@ def applies_windowed(kernel: tuple) -> bool:
 def _running_max(xp, candidates, track: bool, best, where):
     """The elementwise maximum of equally shaped arrays, written into ``best``, and
     (when ``track``) the index of the first array that holds it, into ``where`` (uint8)."""
-    best[...] = candidates[0]
-    if track:
-        where[...] = 0
-    for k, c in enumerate(candidates[1:], start=1):
+    if len(candidates) == 1:
+        best[...] = candidates[0]
         if track:
-            bigger = c > best  # strictly: on ties the earlier one stays
+            where[...] = 0
+        return
+    first, second = candidates[:2]
+    if track:
+        xp.greater(second, first, out=where)  # 1 where the second is bigger (strictly: on ties the first stays)
+    xp.maximum(first, second, out=best)  # in place: no new array per candidate
+    for k, c in enumerate(candidates[2:], start=2):
+        if track:
+            bigger = c > best
             # where = k wherever bigger. k only grows, so where < k holds and a
             # maximum does it: several times faster than xp.where on uint8.
             xp.maximum(where, bigger * xp.uint8(k), out=where)
-        xp.maximum(best, c, out=best)  # in place: no new array per candidate
+        xp.maximum(best, c, out=best)
 
 
 class MaxPool2d(Function):
@@ -141,10 +152,13 @@ class WindowedMaxPool2d(Function):
         xp = get_array_module(x)
         self.track = is_grad_enabled() and self.needs_input_grad[0]
         self.x_shape = x.shape
-        xpad = pad_array(x, self.padding, value=-float("inf"))
+        # Every array in x's memory order, so that each slice's loop runs along the same axes
+        # (along the batch, for conv outputs that lie batch-innermost).
+        self.order = memory_order(x)
+        xpad = pad_like(x, self.padding, value=-float("inf"))
         self.padded_shape = xpad.shape
-        y = xp.empty(x.shape[:2] + tuple(self.out_hw), dtype=x.dtype)
-        self.arg = xp.empty(y.shape, dtype=xp.uint8) if self.track else None
+        y = new_image(xp, x.shape[:2] + tuple(self.out_hw), x.dtype, self.order)
+        self.arg = new_image(xp, y.shape, xp.uint8, self.order) if self.track else None
 
         def part(rows):  # a slice of the batch on each thread (fast/threads.py)
             candidates = [xpad[rows][window] for window in self._windows()]
@@ -155,13 +169,22 @@ class WindowedMaxPool2d(Function):
 
     def backward(self, gy):
         xp = get_array_module(gy)
-        gxpad = xp.zeros(self.padded_shape, dtype=gy.dtype)
-        scratch = xp.empty_like(gy)
+        gy = in_order(gy, self.order)  # as arg lies (a flattened head's gradient comes back plain)
+        (kh, kw), (sh, sw), (oh, ow) = self.kernel, self.stride, self.out_hw
+        # Windows side by side (stride >= kernel, no dilation) never share a pixel: each offset's
+        # gradient is written, not added, and where they cover the whole input nothing needs zeros.
+        disjoint = self.dilation == (1, 1) and sh >= kh and sw >= kw
+        covered = disjoint and (sh, sw) == (kh, kw) and self.padded_shape[2:] == (oh * kh, ow * kw)
+        gxpad = new_image(xp, self.padded_shape, gy.dtype, self.order, value=None if covered else 0)
+        scratch = None if disjoint else new_image(xp, gy.shape, gy.dtype, self.order, value=None)
 
         def part(rows):  # each window's gradient to its arg-max, in place, a slice of the batch a thread
             for k, window in enumerate(self._windows()):
-                xp.multiply(gy[rows], self.arg[rows] == k, out=scratch[rows])
-                gxpad[rows][window] += scratch[rows]
+                if disjoint:
+                    xp.multiply(gy[rows], self.arg[rows] == k, out=gxpad[rows][window])
+                else:
+                    xp.multiply(gy[rows], self.arg[rows] == k, out=scratch[rows])
+                    gxpad[rows][window] += scratch[rows]
 
         over_batch(part, len(gy), xp)
         return crop(gxpad, self.padding, *self.x_shape[2:])

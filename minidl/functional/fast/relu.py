@@ -5,10 +5,11 @@ its backward is ``where(x > 0, gy, 0)``. Two things make it slow in a
 training step, where it runs on the largest activations there are:
 
 * NumPy's ``where`` is about ten times slower than a multiplication by the
-  mask (``gy * mask``, 0 or 1). The product is the same number, except where
-  gy is infinite and the unit is off (inf * 0 = NaN, where the answer is 0);
-  so the fast path multiplies, and only when gy holds a non-finite value does
-  it take ``where`` as the reference does.
+  mask (0 or 1). A float product would not always be the same number
+  (inf * 0 is NaN, where the answer is 0), so the fast path multiplies the
+  gradient's *bits*: viewed as integers of its size, times the mask, they are
+  gy's bits where the unit is on and zero bits (+0.0) where it is off. That
+  is ``where(mask, gy, 0)`` exactly, inf and NaN included, in one pass.
 * Both loops run on one core; here each thread takes a slice of the batch
   (:mod:`.threads`).
 
@@ -22,6 +23,7 @@ from typing import Any
 import numpy
 
 from ...autograd import Function
+from .layout import in_order, memory_order
 from .threads import over_batch
 
 
@@ -34,7 +36,7 @@ class ReLU(Function):
     """y = max(x, 0);  gx = gy where x > 0, else 0 (see the module docstring)."""
 
     def forward(self, x):
-        y, self.mask = numpy.empty_like(x), numpy.empty(x.shape, dtype=bool)
+        y, self.mask = numpy.empty_like(x), numpy.empty_like(x, dtype=bool)  # in x's memory order
 
         def part(rows):
             numpy.greater(x[rows], 0, out=self.mask[rows])
@@ -44,12 +46,13 @@ class ReLU(Function):
         return y
 
     def backward(self, gy):
-        if not numpy.isfinite(gy).all():  # inf * 0 would be NaN: the reference's where instead
-            return numpy.where(self.mask, gy, 0)
+        if gy.ndim == 4:
+            gy = in_order(gy, memory_order(self.mask))  # one copy beats a loop over mismatched layouts
         gx = numpy.empty_like(gy)
+        bits = numpy.dtype(f"i{gy.dtype.itemsize}")  # an integer as wide as the float
 
-        def part(rows):
-            numpy.multiply(gy[rows], self.mask[rows], out=gx[rows])
+        def part(rows):  # gy's bits where the unit is on, zero bits elsewhere: where(mask, gy, 0)
+            numpy.multiply(gy[rows].view(bits), self.mask[rows], out=gx[rows].view(bits))
 
         over_batch(part, len(gy), numpy)
         return gx
