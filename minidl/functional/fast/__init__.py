@@ -12,20 +12,29 @@ op              fast path                       taken when
 ==============  ==============================  ==========================================
 conv2d          :mod:`.conv` (batch side by     fast paths are on (every input but
                 side, chunked by memory; by     depthwise ones); cache-sized chunks when
-                cache when not kept)            the weights want no gradient (inference)
+                cache when not kept; the        the weights want no gradient (inference);
+                batch innermost for small       the batch innermost when it goes whole and
+                images)                         is longer than an output row
 conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
                 shifted multiply-adds)          = out_channels (one filter per channel)
 batch_norm      :mod:`.norm` (eval: one         fast paths are on, the running statistics are
                 multiply-add, batch on threads) used (eval), the input is a NumPy batch
-relu            :mod:`.relu` (a product with    fast paths are on and the input is a NumPy
-                the mask, batch on threads)     batch
+relu            :mod:`.relu` (the gradient's    fast paths are on and the input is a NumPy
+                bits times the mask, batch on   batch
+                threads)
 max_pool2d      :mod:`.pool` (windows as long   fast paths are on, the windows tile the input
                 rows of memory)                 (stride = kernel, no padding, no dilation,
-                                                no ceil_mode overhang), no return_indices
+                                                no ceil_mode overhang), the input does not lie
+                                                batch-innermost, no return_indices
 max_pool2d      :mod:`.pool` ``Windowed...``    fast paths are on, any other windows (at most
-                (the reference's slices, in     255 offsets), no return_indices
-                place, batch on threads)
+                (the reference's slices, in     255 offsets) or a batch-innermost input, no
+                place, in the input's memory    return_indices
+                order, batch on threads)
 ==============  ==============================  ==========================================
+
+Memory layouts (:mod:`.layout`): the convolution returns its output in the
+memory order its next ops run fastest on, and the ops after it allocate in
+that order too.
 
 Elementwise loops that NumPy runs on one core can be split over the batch in
 threads (:mod:`.threads`): the depthwise convolution's multiply-adds, ReLU,
