@@ -314,6 +314,8 @@ def test_relu_fast_path_equals_the_reference(monkeypatch, count):
         t = mdl.tensor(x.astype(dtype), requires_grad=True)
         F.relu(t).backward(mdl.tensor(gy.astype(dtype)))
         assert t.grad.dtype == dtype and np.array_equal(t.grad, np.where(x > 0, gy, 0).astype(dtype))
+    with mdl.no_grad():  # no backward to come: the fast path keeps no mask, the values are the same
+        assert np.array_equal(F.relu(mdl.tensor(x)).data, np.maximum(x, 0))
     one_d = F.relu(mdl.tensor(np.ones(3), requires_grad=True))  # no batch axis: the reference
     assert type(one_d.creator).__module__ == "minidl.functional.activation"
 

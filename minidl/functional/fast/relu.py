@@ -23,6 +23,7 @@ from typing import Any
 import numpy
 
 from ...autograd import Function
+from ...grad_mode import is_grad_enabled
 from .layout import in_order, memory_order
 from .threads import over_batch
 
@@ -36,10 +37,13 @@ class ReLU(Function):
     """y = max(x, 0);  gx = gy where x > 0, else 0 (see the module docstring)."""
 
     def forward(self, x):
-        y, self.mask = numpy.empty_like(x), numpy.empty_like(x, dtype=bool)  # in x's memory order
+        y = numpy.empty_like(x)  # in x's memory order, as the mask
+        track = is_grad_enabled() and self.needs_input_grad[0]  # no backward to come: no mask
+        self.mask = numpy.empty_like(x, dtype=bool) if track else None
 
         def part(rows):
-            numpy.greater(x[rows], 0, out=self.mask[rows])
+            if track:
+                numpy.greater(x[rows], 0, out=self.mask[rows])
             numpy.maximum(x[rows], 0, out=y[rows])
 
         over_batch(part, len(x), numpy)
