@@ -208,6 +208,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="folder for bench.md")
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--epoch-images", type=int, default=60000, help="images in the timed epoch")
+    parser.add_argument("--zoo-batch", type=int, default=16, help="batch of the 224x224 forward passes")
     parser.add_argument("--append-results", action="store_true", help="also append the table to RESULTS.md")
     args = parser.parse_args(argv)
     device = backend.parse_device(args.device)
@@ -234,8 +235,8 @@ def main(argv=None) -> int:
         rate = augment_rate(device, shape, batch=1024, repeat=args.repeat)
         rows.append((f"augmentation {'x'.join(map(str, shape))}, batch 1024 (img/s)", f"{rate:,.0f}", "-", "-"))
     for name in ("resnet18", "efficientnet-lite0"):
-        seconds = zoo_forward(device, name, batch=16, repeat=args.repeat)
-        label = f"{name} forward 224x224, batch 16 (ms)"
+        seconds = zoo_forward(device, name, batch=args.zoo_batch, repeat=args.repeat)
+        label = f"{name} forward 224x224, batch {args.zoo_batch} (ms)"
         rows.append((label, ms(seconds), "-", "-") if seconds is not None else (label, "not in the zoo yet", "-", "-"))
 
     header = ("measure", f"minidl ({device})", f"pytorch ({tdev or 'absent'})", "minidl / pytorch")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: one run on a machine with an NVIDIA GPU, at most ~8 minutes.
 #
-#   bash benchmarks/gpu_check.sh OUT [--cpu-rehearsal] [--wheels DIR] [--skip-tests]
+#   bash benchmarks/gpu_check.sh OUT [--cpu-rehearsal] [--wheels DIR] [--skip-tests] [--no-install]
 #
 # 1. installs minidl from this working tree without dependencies (the GPU
 #    machine already has numpy, cupy, torch; nothing can be fetched there);
@@ -18,7 +18,8 @@
 # --cpu-rehearsal runs the same steps here on the CPU with the strict CuPy
 # stand-in ("strict" instead of "cuda"), so the only unknown left for the GPU
 # is the GPU (--skip-tests leaves step 2 out of a quick rehearsal: CI runs
-# the strict variant of every test anyway). Each step has its own time limit and a failing step does not
+# the strict variant of every test anyway; --no-install uses the working tree through
+# PYTHONPATH and leaves the Python environment alone, as tests/test_gpu_check.py does). Each step has its own time limit and a failing step does not
 # stop the next one: every minute on the GPU machine should bring back data.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,11 +28,13 @@ shift
 device=cuda
 wheels=
 tests=1
+install=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --cpu-rehearsal) device=strict ;;
     --wheels) wheels=$2; shift ;;
     --skip-tests) tests=0 ;;
+    --no-install) install=0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -45,7 +48,9 @@ step() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$out/steps.log"; }
 step "1. install"
 {
   [ -n "$wheels" ] && $PY -m pip install --no-index --find-links "$wheels" pytest hypothesis
-  $PY -m pip install --no-deps --no-build-isolation -e . || echo "pip install failed: using PYTHONPATH"
+  if [ $install = 1 ]; then
+    $PY -m pip install --no-deps --no-build-isolation -e . || echo "pip install failed: using PYTHONPATH"
+  fi
 } > "$out/install.log" 2>&1
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 {
@@ -73,7 +78,7 @@ tail -n 3 "$out/pytest.log"
 
 step "3. benchmark"
 extra=()
-[ "$device" = strict ] && extra=(--repeat 2 --epoch-images 2048)
+[ "$device" = strict ] && extra=(--repeat 2 --epoch-images 2048 --zoo-batch 2)
 timeout 150 $PY benchmarks/gpu_bench.py --device "$device" --out "$out" "${extra[@]}" > "$out/bench.log" 2>&1
 echo "gpu_bench exit status: $?" >> "$out/bench.log"
 tail -n 12 "$out/bench.log"
