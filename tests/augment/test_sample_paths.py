@@ -123,6 +123,7 @@ def test_float32_and_threads_agree_with_the_reference(fill_mode, shape):
 def test_warp_takes_the_reference_when_fast_paths_are_off(monkeypatch):
     calls = []
     monkeypatch.setattr(geometric, "sample", lambda *a: calls.append("reference") or a[0])
+    monkeypatch.setattr(mdl.functional.fast, "_enabled", True)  # on, even under MINIDL_REFERENCE=1
     x = np.zeros((2, 1, 4, 4))
     with mdl.functional.fast.disabled():
         geometric.warp(x, np.broadcast_to(np.eye(3), (2, 3, 3)))
