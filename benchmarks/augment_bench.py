@@ -199,6 +199,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
     args = ap.parse_args()
+    load = os.getloadavg()[0]  # other work on the machine: the threads' numbers depend on it
 
     alb = albumentations_pipeline()
     if alb is None:
@@ -268,7 +269,7 @@ def main() -> None:
             header, rows + [[r[0], "stage: " + r[1], f"{r[2]} ms", r[3], ""] for r in stage_rows],
             notes=(f"batch {BATCH} float32; flip p=0.5, affine (+-{DEGREES:g} deg, shift +-{SHIFT:g}, zoom {ZOOM}, "
                    f"shear +-{SHEAR:g} deg), brightness/contrast +-{BRIGHT:g}, erasing p=0.5; "
-                   "medians of interleaved repetitions on a shared machine; "
+                   f"medians of interleaved repetitions on a shared machine (load average {load:.1f} at the start); "
                    + ("albumentations not installed" if alb is None else "albumentations included")
                    + ("; " + "; ".join(summary) if summary else "")),
         )
