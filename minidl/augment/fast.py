@@ -31,7 +31,11 @@ the same numbers faster; where the time went, and what each step saves
   of the batch costs more than the arithmetic on it;
 * a large NumPy batch's chunks shared out over threads (:func:`set_num_threads`,
   the rule in :func:`threads_for`; NumPy's gathers and arithmetic release
-  the GIL), in a pool kept for the life of the process.
+  the GIL), in a pool kept for the life of the process: the threads take
+  chunks from one queue (a thread kept waiting by the machine's other work
+  holds up at most its chunk), and each batch shape runs with 1 thread or
+  more, whichever has been faster lately (:class:`ThreadChoice`): on a
+  shared 2-core machine a second thread is as often a loss as a gain.
 
 Measured by step for a chunk of 41 images of 28x28 (ns per output pixel, on
 a loaded machine): padding 0.7, coordinates 0.7, clamping 0.8, floor and
@@ -46,6 +50,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -191,18 +196,60 @@ def pad_into(x: Any, out: Any, before: tuple, fill_mode: str, fill_value: float 
     return out
 
 
-_threads = {"count": min(2, os.cpu_count() or 1), "pool": None}
+_threads = {"count": min(2, os.cpu_count() or 1), "choose": True, "pool": None}  # pool: count - 1 helpers
 
 
-def set_num_threads(count: int) -> None:
-    """How many CPU threads :func:`warp` splits a large NumPy batch over (default: up to 2).
+def set_num_threads(count: int, choose: bool = True) -> None:
+    """How many CPU threads :func:`warp` may split a large NumPy batch over (default: up to 2).
 
     NumPy's gathers and arithmetic release the GIL, so parts of a batch run
-    truly in parallel. Ignored for CuPy (the GPU is parallel already).
+    truly in parallel. With ``choose`` (the default), each batch shape takes
+    whichever of 1 and ``count`` threads has been faster lately (:class:`ThreadChoice`);
+    ``choose=False`` always uses ``count`` where :func:`threads_for` allows.
+    Ignored for CuPy (the GPU is parallel already).
     """
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"count must be an int >= 1, got {count!r}")
-    _threads["count"] = count
+    _threads["count"], _threads["choose"] = count, bool(choose)
+
+
+class ThreadChoice:
+    """Of 1 thread and more, the one measured faster lately, per batch shape.
+
+    Whether a second thread pays depends on more than the size of the batch. On
+    the 2-core machines here, shared with other work, a second thread that finds
+    its core busy makes the batch wait for it, and for the GIL when it is
+    descheduled holding it: 2.5x slower than one thread in one measurement,
+    where with a free core it was 1.7x faster. So each shape keeps the seconds
+    of the last ``KEEP`` calls made either way, takes the way whose median is
+    lower, and every ``EXPLORE``-th call times the other again, so that the
+    choice follows the machine (at most 1/EXPLORE of the calls run the slower
+    way; the median lets one odd timing pass).
+    """
+
+    EXPLORE, KEEP = 32, 3
+
+    def __init__(self) -> None:
+        self.seconds: dict = {}  # (shape, threads) -> the seconds of its last KEEP calls
+        self.calls: dict = {}  # shape -> calls so far
+
+    def choose(self, shape: tuple, options: tuple) -> int:
+        calls = self.calls[shape] = self.calls.get(shape, 0) + 1
+        untried = [k for k in options if (shape, k) not in self.seconds]
+        if untried:
+            return untried[0]
+        best = min(options, key=lambda k: sorted(self.seconds[shape, k])[len(self.seconds[shape, k]) // 2])
+        if calls % self.EXPLORE == 0:
+            return next(k for k in options if k != best)  # the other, timed again
+        return best
+
+    def record(self, shape: tuple, threads: int, seconds: float) -> None:
+        last = self.seconds.setdefault((shape, threads), [])
+        last.append(seconds)
+        del last[:-self.KEEP]
+
+
+_choice = ThreadChoice()
 
 
 # The least work (values) that pays for a second thread. Handing a share to the pool's
@@ -213,11 +260,13 @@ MIN_VALUES_PER_THREAD = 1 << 16
 
 
 def threads_for(x: Any, chunks: int) -> int:
-    """The rule: how many threads sample the batch ``x`` cut in ``chunks`` chunks.
+    """The rule: the most threads that may sample the batch ``x`` cut in ``chunks`` chunks.
 
     1 for CuPy (the GPU is parallel already) and the strict stand-in; for NumPy
     :func:`set_num_threads`'s count, but no more than there are chunks, nor
-    than there are ``MIN_VALUES_PER_THREAD`` values to share.
+    than there are ``MIN_VALUES_PER_THREAD`` values to share. Between 1 and
+    that, :func:`warp_fast` takes the one measured faster (:class:`ThreadChoice`)
+    unless ``set_num_threads(..., choose=False)``.
     """
     if backend.get_array_module(x) is not numpy:
         return 1
@@ -225,12 +274,13 @@ def threads_for(x: Any, chunks: int) -> int:
 
 
 def _pool() -> ThreadPoolExecutor:
-    """The worker threads, kept for the life of the process: each keeps its own scratch buffers."""
-    pool = _threads["pool"]
-    if pool is None or pool._max_workers < _threads["count"]:
+    """The helper threads (the caller is the other one), kept for the life of the process:
+    each keeps its own scratch buffers and constant frames."""
+    pool, helpers = _threads["pool"], max(1, _threads["count"] - 1)
+    if pool is None or pool._max_workers < helpers:
         if pool is not None:
             pool.shutdown(wait=False)
-        pool = _threads["pool"] = ThreadPoolExecutor(_threads["count"], thread_name_prefix="minidl-warp")
+        pool = _threads["pool"] = ThreadPoolExecutor(helpers, thread_name_prefix="minidl-warp")
     return pool
 
 
@@ -270,20 +320,32 @@ def warp_fast(x: Any, inv: numpy.ndarray, fill_mode: str, fill_value: float, int
     cuts = list(range(0, n, per_chunk)) + [n]
     chunks = list(zip(cuts[:-1], cuts[1:]))
 
-    def run(part: list) -> None:
-        for a, b in part:
+    # The threads take chunks one at a time from a shared queue until none is left, so
+    # a thread that the machine's other work keeps waiting costs at most the chunk it
+    # holds (equal shares fixed in advance would make the batch wait for the slower one).
+    todo, lock = iter(chunks), threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                chunk = next(todo, None)
+            if chunk is None:
+                return
+            a, b = chunk
             _warp_chunk(x[a:b], coef[a:b], out[a:b], plan)
 
-    parts = threads_for(x, len(chunks))
-    if parts == 1:
-        run(chunks)
-        return out
-    share = numpy.linspace(0, len(chunks), parts + 1).round().astype(int)  # chunks per thread
-    groups = [chunks[a:b] for a, b in zip(share[:-1], share[1:])]
-    jobs = [_pool().submit(run, g) for g in groups[1:]]
-    run(groups[0])  # the calling thread takes the first share itself
-    for job in jobs:
-        job.result()  # re-raises an error from the thread
+    most = threads_for(x, len(chunks))
+    threads = _choice.choose(tuple(x.shape), (1, most)) if most > 1 and _threads["choose"] else most
+    start = time.perf_counter()
+    helpers = [_pool().submit(work) for _ in range(threads - 1)]
+    try:
+        work()  # the calling thread takes chunks too
+    finally:
+        for job in helpers:
+            if not job.cancel():  # a helper that never got started has nothing left to do
+                job.result()  # wait for its last chunk; re-raises an error from the thread
+    if most > 1:
+        _choice.record(tuple(x.shape), threads, time.perf_counter() - start)
     return out
 
 

@@ -26,7 +26,7 @@ def small_chunks(monkeypatch):
     """Chunks of 2 images and a second thread for anything: every boundary the fast path has."""
     monkeypatch.setattr(fast, "CHUNK_PIXELS", 2 * 7 * 9)
     monkeypatch.setattr(fast, "MIN_VALUES_PER_THREAD", 1)
-    fast.set_num_threads(2)
+    fast.set_num_threads(2, choose=False)  # always 2, not the faster measured
     yield
     fast.set_num_threads(1)
 
@@ -88,6 +88,39 @@ def test_threads_for_follows_its_rule(monkeypatch):
         fast.set_num_threads(1)
     with pytest.raises(ValueError, match="count must be an int >= 1"):
         fast.set_num_threads(0)
+    assert fast._threads["choose"] is True
+
+
+def test_thread_choice_takes_the_faster_and_looks_at_the_other_again():
+    choice = fast.ThreadChoice()
+    shape, seconds = (256, 1, 28, 28), {1: 2e-3, 2: 5e-3}  # a busy machine: 2 threads are slower
+    picks = []
+    for _ in range(4 * choice.EXPLORE):
+        k = choice.choose(shape, (1, 2))
+        picks.append(k)
+        choice.record(shape, k, seconds[k])
+    assert picks[:2] == [1, 2]  # each timed once, then the faster
+    assert picks.count(2) == 1 + 4  # and the other again every EXPLORE-th call
+    seconds = {1: 2e-3, 2: 1e-3}  # the other core is free now
+    for _ in range(2 * choice.EXPLORE):
+        k = choice.choose(shape, (1, 2))
+        choice.record(shape, k, seconds[k])
+    assert choice.choose(shape, (1, 2)) == 2
+    assert choice.choose((8, 3, 32, 32), (1, 2)) == 1  # another shape has its own record
+
+
+def test_warp_fast_chooses_between_one_and_two_threads(monkeypatch):
+    choice = fast.ThreadChoice()
+    monkeypatch.setattr(fast, "_choice", choice)
+    x = np.random.default_rng(2).random((200, 1, 28, 28), dtype=np.float32)
+    inv = np.linalg.inv(matrices(200, x.shape, np.random.default_rng(3)))
+    fast.set_num_threads(2)
+    try:
+        first, second = (fast.warp_fast(x, inv, "constant", 0.0, "bilinear") for _ in range(2))
+    finally:
+        fast.set_num_threads(1)
+    assert set(k for _, k in choice.seconds) == {1, 2}  # one call each way, both timed
+    np.testing.assert_array_equal(first, second)  # the same numbers either way
 
 
 def test_affine_inverse_equals_numpy_linalg_inv():
@@ -108,7 +141,7 @@ def test_float32_and_threads_agree_with_the_reference(fill_mode, shape):
     rng = np.random.default_rng(1)
     x = rng.random((200,) + shape, dtype=np.float32)  # large enough to be cut in chunks over threads
     inv = np.linalg.inv(matrices(200, x.shape, rng))
-    fast.set_num_threads(2)
+    fast.set_num_threads(2, choose=False)
     try:
         assert fast.threads_for(x, chunks=4) == 2
         # float32 coordinates: |s| reaches ~100 pixels here (zoom 0.4, any turn, the padding), where
