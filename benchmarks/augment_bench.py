@@ -32,8 +32,9 @@ a contestant whose library is missing is skipped with a message.
 
 Repetitions are interleaved so that a slow phase of the shared machine hits
 every contestant alike; medians (and ranges) of images per second are
-printed, then minidl's time split by stage, and a row is appended to
-benchmarks/RESULTS.md.
+printed, then minidl's time split by stage, then the CPU time of the
+one-thread contestants (which other work on the machine disturbs less than
+the wall clock), and a row is appended to benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ import argparse  # noqa: E402
 import importlib.util  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -191,6 +193,25 @@ def albumentations_pipeline():
 
 
 # ------------------------------------------------------------------- main
+def cpu_seconds(fns: dict, repeat: int, warmup: int = 1) -> dict:
+    """Median CPU seconds of the calling thread per call (``time.thread_time``), interleaved.
+
+    For one-thread contestants only: unlike the wall clock, it does not count the
+    time the machine's other work takes the core away, so on a shared, busy
+    machine it says how much work each contestant does.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    seconds = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.thread_time()
+            fn()
+            seconds[name].append(time.thread_time() - start)
+    return {name: statistics.median(s) for name, s in seconds.items()}
+
+
 def rate(times: list) -> str:
     """Images per second: median (slowest-fastest)."""
     med = BATCH / statistics.median(times)
@@ -213,7 +234,7 @@ def main() -> None:
         if not found:
             print(f"{name} is not installed: its per-image loop is skipped (make bench installs it)")
 
-    rows, stage_rows, summary = [], [], []
+    rows, stage_rows, cpu_rows, summary = [], [], [], []
     for shape in SHAPES:
         x = np.random.default_rng(0).random((BATCH,) + shape, dtype=np.float32)
         hwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # OpenCV's and albumentations' layout
@@ -237,6 +258,12 @@ def main() -> None:
             fns["albumentations per-image"] = lambda: [alb(image=im)["image"] for im in hwc]
         times = interleaved(fns, repeat=args.repeat, warmup=2)
         medians = {name: statistics.median(t) for name, t in times.items()}
+        one_thread = {name: fn for name, fn in fns.items() if name not in (TWO, AUTO)}
+        set_num_threads(1)
+        cpu = cpu_seconds(one_thread, repeat=max(3, args.repeat // 3))
+        for name, s in cpu.items():
+            vs_opencv = f"{cpu[OPENCV] / s:.2f}x" if OPENCV in cpu else "-"
+            cpu_rows.append([label, name, f"{s * 1e3:.2f}", f"{BATCH / s:,.0f}", vs_opencv])
         pillow, opencv = medians["Pillow per-image loop"], medians.get(OPENCV)
         for name, t in times.items():
             vs_opencv = f"{opencv / medians[name]:.2f}x" if opencv else "-"
@@ -267,10 +294,16 @@ def main() -> None:
     print("\n" + "\n".join(summary) + "\n" if summary else "")
     stage_header = ["images", "minidl stage (default threads)", "ms per batch", "of the pipeline"]
     print_table(stage_header, stage_rows)
+    print()
+    cpu_header = ["images", "one thread: CPU time (time.thread_time)", "ms per batch", "img/s of CPU",
+                  "vs OpenCV loop"]
+    print_table(cpu_header, cpu_rows)
     if not args.no_write:
         append_results(
             "augment_bench: batched augmentation vs per-image loops",
-            header, rows + [[r[0], "stage: " + r[1], f"{r[2]} ms", r[3], ""] for r in stage_rows],
+            header, rows + [[r[0], "stage: " + r[1], f"{r[2]} ms", r[3], ""] for r in stage_rows]
+            + [[r[0], "CPU time, one thread: " + r[1], f"{r[2]} ms of CPU ({r[3]} img/s)", "", r[4]]
+               for r in cpu_rows],
             notes=(f"batch {BATCH} float32; flip p=0.5, affine (+-{DEGREES:g} deg, shift +-{SHIFT:g}, zoom {ZOOM}, "
                    f"shear +-{SHEAR:g} deg), brightness/contrast +-{BRIGHT:g}, erasing p=0.5; "
                    f"medians of interleaved repetitions on a shared machine (load average {load:.1f} at the start); "
