@@ -116,7 +116,8 @@ def _draw(rng: np.random.Generator, h: int, w: int) -> tuple:
     return affine, bright, contrast, erase
 
 
-def _colour_and_erase(img: np.ndarray, bright: float, contrast: float, erase, channels_last: bool = False) -> np.ndarray:
+def _colour_and_erase(img: np.ndarray, bright: float, contrast: float, erase,
+                      channels_last: bool = False) -> np.ndarray:
     """Brightness, contrast about the image's mean, clip to [0, 1], then the erased rectangle (in place)."""
     img *= bright
     m = img.mean()
