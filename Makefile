@@ -27,7 +27,11 @@ $(VENV)/.torch: $(VENV)/.dev
 	  || echo "PyTorch not installed: the tests against it will skip"
 	touch $@
 
+# The augmentation benchmark's peers (benchmarks/augment_bench.py): OpenCV (the lean warpAffine
+# loop), SciPy (ndimage) and albumentations. Optional, like torch: a missing one is skipped.
 $(VENV)/.bench: $(VENV)/.torch
+	-$(PY) -m pip install -q -e '.[bench]' \
+	  || echo "OpenCV / SciPy / albumentations not installed: augment_bench skips their loops"
 	touch $@
 
 # The main job, short: 2 epochs of the seed convnet on Fashion-MNIST (a few minutes on 2 cores).

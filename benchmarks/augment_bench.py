@@ -13,18 +13,28 @@ parameters in every contestant.
 Contestants:
 
 * minidl, batched: ``Compose`` fuses flip and affine into one matrix per image
-  and samples the whole batch at once; with 1 thread and with 2 (the sampler
-  splits a batch over threads, see ``minidl.augment.set_num_threads``);
+  and samples the whole batch at once; with 1 thread, with 2 always, and with
+  the default, 1 or 2, whichever has been faster lately (the sampler shares a
+  batch's chunks out over threads, see ``minidl.augment.set_num_threads``);
+* a lean OpenCV loop, the yardstick: one ``cv2.warpAffine`` per image (the
+  same inverse map, bilinear, constant border 0, channels last, all channels
+  in one call), then NumPy for colour and erasing;
 * a Pillow loop: one image at a time (one ``Image.transform`` per channel, in
   float mode "F"), then NumPy for colour and erasing, as a per-image library does;
-* a scipy.ndimage loop (``affine_transform``, order 1), when SciPy is installed;
-* albumentations (flip, Affine, RandomBrightnessContrast, CoarseDropout), when
-  installed (``pip install albumentations``; optional, for the benchmark only).
+* a scipy.ndimage loop (``affine_transform``, order 1);
+* albumentations (flip, Affine, RandomBrightnessContrast, CoarseDropout).
+
+The per-image loops draw each image's parameters with one generator call and
+plain floats (:func:`_draw`), so that they pay for their loop, not for small
+NumPy arrays. OpenCV, SciPy and albumentations are optional, for the
+benchmark only (``make bench`` installs them; ``pip install minidl[bench]``);
+a contestant whose library is missing is skipped with a message.
 
 Repetitions are interleaved so that a slow phase of the shared machine hits
 every contestant alike; medians (and ranges) of images per second are
-printed, then minidl's time split by stage, and a row is appended to
-benchmarks/RESULTS.md.
+printed, then minidl's time split by stage, then the CPU time of the
+one-thread contestants (which other work on the machine disturbs less than
+the wall clock), and a row is appended to benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -38,8 +48,10 @@ if __name__ == "__main__":
     rerun_without_openblas_overrides()  # before NumPy loads OpenBLAS
 
 import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import math  # noqa: E402
 import statistics  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -53,6 +65,9 @@ from common import append_results, interleaved, print_table  # noqa: E402
 from minidl.augment import set_num_threads  # noqa: E402
 
 BATCH = 256
+OPENCV = "OpenCV per-image loop (warpAffine)"
+ONE, TWO, AUTO = ("minidl batched, 1 thread", "minidl batched, 2 threads",
+                  "minidl batched, 1 or 2 threads (default)")
 SHAPES = [(1, 28, 28), (3, 32, 32)]
 DEGREES, SHIFT, ZOOM, SHEAR, BRIGHT, CONTRAST = 15.0, 0.1, (0.9, 1.1), 10.0, 0.2, 0.2
 
@@ -68,31 +83,42 @@ def minidl_pipeline() -> A.Compose:
 
 
 # ------------------------------------------------------- per-image loops
+LOG_RATIO = (math.log(0.3), math.log(3.3))
+
+
 def _draw(rng: np.random.Generator, h: int, w: int) -> tuple:
-    """One image's parameters, as a per-image library draws them."""
-    flip = rng.random() < 0.5
-    angle, shear = rng.uniform(-DEGREES, DEGREES), rng.uniform(-SHEAR, SHEAR)
-    dx, dy, zoom = rng.uniform(-SHIFT, SHIFT) * w, rng.uniform(-SHIFT, SHIFT) * h, rng.uniform(*ZOOM)
-    t, s = math.radians(angle), math.tan(math.radians(shear))
-    rot = np.array([[math.cos(t), math.sin(t)], [-math.sin(t), math.cos(t)]])
-    lin = rot @ np.array([[1.0, s], [0.0, 1.0]]) * zoom
-    if flip:
-        lin = lin @ np.diag([-1.0, 1.0])
-    c = np.array([(w - 1) / 2, (h - 1) / 2])
-    inv = np.linalg.inv(lin)  # output -> input: p = inv (q - c - t) + c
-    offset = c - inv @ (c + np.array([dx, dy]))
-    bright, contrast = rng.uniform(1 - BRIGHT, 1 + BRIGHT), rng.uniform(1 - CONTRAST, 1 + CONTRAST)
+    """One image's parameters, as a per-image library draws them (plain floats: the loops stay lean).
+
+    Returns (affine, brightness, contrast, erase): ``affine`` = (a, b, c, d, e, f)
+    maps an output pixel (x, y) to the input point (a x + b y + c, d x + e y + f)
+    (Pillow's and OpenCV's inverse map), the inverse of the forward map
+    p -> L (p - centre) + centre + shift, L = zoom R(angle) Sh(shear) Flip;
+    ``erase`` is (top, left, height, width) or None.
+    """
+    u = rng.random(13).tolist()  # one call per image: 13 uniforms
+    angle, shear = math.radians(DEGREES * (2 * u[1] - 1)), math.tan(math.radians(SHEAR * (2 * u[2] - 1)))
+    dx, dy, zoom = SHIFT * (2 * u[3] - 1) * w, SHIFT * (2 * u[4] - 1) * h, ZOOM[0] + (ZOOM[1] - ZOOM[0]) * u[5]
+    cos, sin, flip = math.cos(angle), math.sin(angle), (-1.0 if u[0] < 0.5 else 1.0)
+    # L^-1 = Flip Sh(-shear) R(-angle) / zoom, in closed form
+    a, b = flip * (cos - shear * sin) / zoom, flip * (-sin - shear * cos) / zoom
+    d, e = sin / zoom, cos / zoom
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    px, py = cx + dx, cy + dy  # p = L^-1 (q - centre - shift) + centre
+    affine = (a, b, cx - a * px - b * py, d, e, cy - d * px - e * py)
+    bright, contrast = 1 - BRIGHT + 2 * BRIGHT * u[6], 1 - CONTRAST + 2 * CONTRAST * u[7]
     erase = None
-    if rng.random() < 0.5:
-        area = rng.uniform(0.02, 0.33) * h * w
-        r = math.exp(rng.uniform(math.log(0.3), math.log(3.3)))
+    if u[8] < 0.5:
+        area = (0.02 + 0.31 * u[9]) * h * w
+        r = math.exp(LOG_RATIO[0] + (LOG_RATIO[1] - LOG_RATIO[0]) * u[10])
         eh, ew = int(round(math.sqrt(area * r))), int(round(math.sqrt(area / r)))
         if 0 < eh < h and 0 < ew < w:
-            erase = (int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1)), eh, ew)
-    return inv, offset, bright, contrast, erase
+            erase = (int(u[11] * (h - eh + 1)), int(u[12] * (w - ew + 1)), eh, ew)
+    return affine, bright, contrast, erase
 
 
-def _colour_and_erase(img: np.ndarray, bright: float, contrast: float, erase) -> np.ndarray:
+def _colour_and_erase(img: np.ndarray, bright: float, contrast: float, erase,
+                      channels_last: bool = False) -> np.ndarray:
+    """Brightness, contrast about the image's mean, clip to [0, 1], then the erased rectangle (in place)."""
     img *= bright
     m = img.mean()
     img -= m
@@ -101,7 +127,10 @@ def _colour_and_erase(img: np.ndarray, bright: float, contrast: float, erase) ->
     np.clip(img, 0, 1, out=img)
     if erase is not None:
         top, left, eh, ew = erase
-        img[:, top:top + eh, left:left + ew] = 0
+        if channels_last:
+            img[top:top + eh, left:left + ew] = 0
+        else:
+            img[:, top:top + eh, left:left + ew] = 0
     return img
 
 
@@ -111,10 +140,9 @@ def pillow_loop(x: np.ndarray, rng: np.random.Generator, geometric_only: bool = 
     n, c, h, w = x.shape
     out = np.empty_like(x)
     for i in range(n):
-        inv, offset, bright, contrast, erase = _draw(rng, h, w)
-        data = (inv[0, 0], inv[0, 1], offset[0], inv[1, 0], inv[1, 1], offset[1])
+        affine, bright, contrast, erase = _draw(rng, h, w)
         for k in range(c):
-            im = Image.fromarray(x[i, k], mode="F").transform((w, h), Image.AFFINE, data, Image.BILINEAR, fillcolor=0)
+            im = Image.fromarray(x[i, k], mode="F").transform((w, h), Image.AFFINE, affine, Image.BILINEAR, fillcolor=0)
             out[i, k] = np.asarray(im)
         if not geometric_only:
             _colour_and_erase(out[i], bright, contrast, erase)
@@ -127,11 +155,27 @@ def scipy_loop(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n, c, h, w = x.shape
     out = np.empty_like(x)
     for i in range(n):
-        inv, offset, bright, contrast, erase = _draw(rng, h, w)
-        m = inv[::-1, ::-1]  # scipy works in (row, column)
+        (a, b, c0, d, e, f), bright, contrast, erase = _draw(rng, h, w)
+        m, offset = np.array([[e, d], [b, a]]), (f, c0)  # scipy works in (row, column)
         for k in range(c):
-            ndimage.affine_transform(x[i, k], m, offset=offset[::-1], order=1, mode="constant", output=out[i, k])
+            ndimage.affine_transform(x[i, k], m, offset=offset, order=1, mode="constant", output=out[i, k])
         _colour_and_erase(out[i], bright, contrast, erase)
+    return out
+
+
+def opencv_loop(hwc: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The lean per-image loop: one ``cv2.warpAffine`` per image (all channels at once, channels last,
+    bilinear, constant border 0, the inverse map given directly), then NumPy colour and erasing."""
+    import cv2
+
+    n, h, w, c = hwc.shape
+    out = np.empty_like(hwc)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    for i in range(n):
+        affine, bright, contrast, erase = _draw(rng, h, w)
+        img = cv2.warpAffine(hwc[i], np.array(affine).reshape(2, 3), (w, h), flags=flags,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        out[i] = _colour_and_erase(img, bright, contrast, erase, channels_last=True).reshape(h, w, c)
     return out
 
 
@@ -150,6 +194,25 @@ def albumentations_pipeline():
 
 
 # ------------------------------------------------------------------- main
+def cpu_seconds(fns: dict, repeat: int, warmup: int = 1) -> dict:
+    """Median CPU seconds of the calling thread per call (``time.thread_time``), interleaved.
+
+    For one-thread contestants only: unlike the wall clock, it does not count the
+    time the machine's other work takes the core away, so on a shared, busy
+    machine it says how much work each contestant does.
+    """
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    seconds = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.thread_time()
+            fn()
+            seconds[name].append(time.thread_time() - start)
+    return {name: statistics.median(s) for name, s in seconds.items()}
+
+
 def rate(times: list) -> str:
     """Images per second: median (slowest-fastest)."""
     med = BATCH / statistics.median(times)
@@ -161,43 +224,57 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--no-write", action="store_true", help="do not append to RESULTS.md")
     args = ap.parse_args()
+    load = os.getloadavg()[0]  # other work on the machine: the threads' numbers depend on it
 
     alb = albumentations_pipeline()
     if alb is None:
         print("albumentations is not installed: skipped (pip install albumentations to compare)")
-    try:
-        import scipy  # noqa: F401
-        have_scipy = True
-    except ImportError:
-        have_scipy = False
-        print("SciPy is not installed: the scipy.ndimage loop is skipped")
+    have = {name: importlib.util.find_spec(module) is not None
+            for name, module in (("SciPy", "scipy"), ("OpenCV", "cv2"))}
+    for name, found in have.items():
+        if not found:
+            print(f"{name} is not installed: its per-image loop is skipped (make bench installs it)")
 
-    rows, stage_rows = [], []
+    rows, stage_rows, cpu_rows, summary = [], [], [], []
     for shape in SHAPES:
         x = np.random.default_rng(0).random((BATCH,) + shape, dtype=np.float32)
+        hwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))  # OpenCV's and albumentations' layout
         label = "x".join(map(str, shape[1:])) + f"x{shape[0]}"
         pipeline = minidl_pipeline()
         rng = np.random.default_rng(1)
 
-        def minidl_threads(k: int):
+        def minidl_threads(k: int, choose: bool = True):
             def run():
-                set_num_threads(k)
+                set_num_threads(k, choose=choose)
                 return pipeline(x)
             return run
 
-        fns = {"minidl batched, 1 thread": minidl_threads(1), "minidl batched, 2 threads": minidl_threads(2),
+        fns = {ONE: minidl_threads(1), TWO: minidl_threads(2, choose=False), AUTO: minidl_threads(2),
                "Pillow per-image loop": lambda: pillow_loop(x, rng)}
-        if have_scipy:
+        if have["OpenCV"]:
+            fns[OPENCV] = lambda: opencv_loop(hwc, rng)
+        if have["SciPy"]:
             fns["scipy.ndimage per-image loop"] = lambda: scipy_loop(x, rng)
         if alb is not None:
-            hwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
             fns["albumentations per-image"] = lambda: [alb(image=im)["image"] for im in hwc]
         times = interleaved(fns, repeat=args.repeat, warmup=2)
-        pillow = statistics.median(times["Pillow per-image loop"])
+        medians = {name: statistics.median(t) for name, t in times.items()}
+        one_thread = {name: fn for name, fn in fns.items() if name not in (TWO, AUTO)}
+        set_num_threads(1)
+        cpu = cpu_seconds(one_thread, repeat=max(3, args.repeat // 3))
+        for name, s in cpu.items():
+            vs_opencv = f"{cpu[OPENCV] / s:.2f}x" if OPENCV in cpu else "-"
+            cpu_rows.append([label, name, f"{s * 1e3:.2f}", f"{BATCH / s:,.0f}", vs_opencv])
+        pillow, opencv = medians["Pillow per-image loop"], medians.get(OPENCV)
         for name, t in times.items():
-            rows.append([label, name, rate(t), f"{pillow / statistics.median(t):.1f}x"])
+            vs_opencv = f"{opencv / medians[name]:.2f}x" if opencv else "-"
+            rows.append([label, name, rate(t), f"{pillow / medians[name]:.1f}x", vs_opencv])
+        if opencv:
+            summary.append(f"{label}: minidl / OpenCV loop = {opencv / medians[ONE]:.2f}x (1 thread), "
+                           f"{opencv / medians[TWO]:.2f}x (2 threads), {opencv / medians[AUTO]:.2f}x (the faster "
+                           f"measured of 1 and 2, the default)")
 
-        # where minidl's time goes: each stage alone, on the same batch (2 threads)
+        # where minidl's time goes: each stage alone, on the same batch (the default threads)
         set_num_threads(2)
         geo = A.Compose(pipeline.ops[:2])
         stages = {"flip + affine (one fused sampling)": lambda: geo(x),
@@ -211,21 +288,28 @@ def main() -> None:
             med = statistics.median(t)
             stage_rows.append([label, name, f"{med * 1e3:.2f}", f"{100 * med / total:.0f}%"])
 
-    header = ["images", "method", "img/s median (range)", "vs Pillow loop"]
+    header = ["images", "method", "img/s median (range)", "vs Pillow loop", "vs OpenCV loop"]
     print(f"\nbatch {BATCH}, float32; pipeline: flip, affine (rotate, shift, zoom, shear), brightness/contrast, "
           "erasing\n")
     print_table(header, rows)
-    print()
-    stage_header = ["images", "minidl stage (2 threads)", "ms per batch", "of the pipeline"]
+    print("\n" + "\n".join(summary) + "\n" if summary else "")
+    stage_header = ["images", "minidl stage (default threads)", "ms per batch", "of the pipeline"]
     print_table(stage_header, stage_rows)
+    print()
+    cpu_header = ["images", "one thread: CPU time (time.thread_time)", "ms per batch", "img/s of CPU",
+                  "vs OpenCV loop"]
+    print_table(cpu_header, cpu_rows)
     if not args.no_write:
         append_results(
             "augment_bench: batched augmentation vs per-image loops",
-            header, rows + [[r[0], "stage: " + r[1], f"{r[2]} ms", r[3]] for r in stage_rows],
+            header, rows + [[r[0], "stage: " + r[1], f"{r[2]} ms", r[3], ""] for r in stage_rows]
+            + [[r[0], "CPU time, one thread: " + r[1], f"{r[2]} ms of CPU ({r[3]} img/s)", "", r[4]]
+               for r in cpu_rows],
             notes=(f"batch {BATCH} float32; flip p=0.5, affine (+-{DEGREES:g} deg, shift +-{SHIFT:g}, zoom {ZOOM}, "
                    f"shear +-{SHEAR:g} deg), brightness/contrast +-{BRIGHT:g}, erasing p=0.5; "
-                   "medians of interleaved repetitions on a shared machine; "
-                   + ("albumentations not installed" if alb is None else "albumentations included")),
+                   f"medians of interleaved repetitions on a shared machine (load average {load:.1f} at the start); "
+                   + ("albumentations not installed" if alb is None else "albumentations included")
+                   + ("; " + "; ".join(summary) if summary else "")),
         )
         print("\nappended to benchmarks/RESULTS.md")
 

@@ -74,7 +74,8 @@ class RandomErasing(Transform):
         top, left = per_image(params["top"], xp, numpy.int64), per_image(params["left"], xp, numpy.int64)
         bottom = top + per_image(params["height"], xp, numpy.int64)
         right = left + per_image(params["width"], xp, numpy.int64)
-        inside = (rows >= top) & (rows < bottom) & (cols >= left) & (cols < right)  # (N, 1, H, W)
+        # the rows inside (N, 1, H, 1) and the columns inside (N, 1, 1, W): one full-size & of the two
+        inside = ((rows >= top) & (rows < bottom)) & ((cols >= left) & (cols < right))  # (N, 1, H, W)
         if isinstance(self.value, str):
             fill = xp.asarray(params["noise"].astype(x.dtype))
         elif self.value.ndim == 0:

@@ -78,6 +78,26 @@ def scale_matrix(factor: numpy.ndarray) -> numpy.ndarray:
     return factor[:, None, None] * numpy.eye(2)
 
 
+def affine_inverse(m: numpy.ndarray) -> numpy.ndarray:
+    """Inverses (N, 3, 3) of affine matrices M = [[A, t], [0, 1]]: M^-1 = [[A^-1, -A^-1 t], [0, 1]].
+
+    A^-1 = [[d, -b], [-c, a]] / (a d - b c) for A = [[a, b], [c, d]]: a few products
+    for the whole batch, where ``numpy.linalg.inv`` makes one LAPACK call per
+    matrix. A matrix whose last row is not (0, 0, 1) goes to ``numpy.linalg.inv``.
+    """
+    if not (m[:, 2, :2] == 0).all() or not (m[:, 2, 2] == 1).all():
+        return numpy.linalg.inv(m)
+    a, b, c, d = m[:, 0, 0], m[:, 0, 1], m[:, 1, 0], m[:, 1, 1]
+    det = a * d - b * c  # (N,)
+    if not numpy.all(det != 0):
+        raise numpy.linalg.LinAlgError(f"singular matrix: image {int(numpy.argmin(det != 0))} maps onto a line")
+    inv = numpy.zeros_like(m)
+    inv[:, 0, 0], inv[:, 0, 1], inv[:, 1, 0], inv[:, 1, 1] = d / det, -b / det, -c / det, a / det
+    inv[:, :2, 2] = -(inv[:, :2, :2] @ m[:, :2, 2:])[:, :, 0]  # -A^-1 t
+    inv[:, 2, 2] = 1.0
+    return inv
+
+
 def identity_matrices(n: int) -> numpy.ndarray:
     return numpy.broadcast_to(numpy.eye(3), (n, 3, 3)).copy()
 
@@ -159,7 +179,7 @@ def warp(x: Any, matrices: numpy.ndarray, fill_mode: str = "reflect", fill_value
     matrices = numpy.asarray(matrices, dtype=numpy.float64)
     if matrices.shape != (x.shape[0], 3, 3):
         raise ValueError(f"matrices must have shape ({x.shape[0]}, 3, 3), got {matrices.shape}")
-    inv = numpy.linalg.inv(matrices)  # output pixel -> input pixel
+    inv = affine_inverse(matrices)  # output pixel -> input pixel
     # The rule: the fast sampler (augment/fast.py, the same numbers) when fast paths are on.
     if functional_fast.enabled():
         return fast.warp_fast(x, inv, fill_mode, fill_value, interpolation)
