@@ -270,6 +270,11 @@ def test_an_op_without_it_says_so():
     bn = nn.BatchNorm2d(1).double()
     with pytest.raises(RuntimeError, match="batch statistics .*does not support create_graph=True"):
         (bn(x) ** 2).sum().backward(create_graph=True)
+    mdl.functional.fast.set_enabled(True)  # a conv output in training: batch norm's fast path says it too
+    conv = F.conv2d(mdl.tensor(R.standard_normal((9, 1, 4, 4)), requires_grad=True),
+                    mdl.tensor(R.standard_normal((2, 1, 3, 3))), padding=1)  # lies batch-innermost
+    with pytest.raises(RuntimeError, match="BatchNormTrain's backward is written on raw arrays.*create_graph=True"):
+        (nn.BatchNorm2d(2).double()(conv) ** 2).sum().backward(create_graph=True)
 
 
 def test_gradgradcheck_catches_a_wrong_second_derivative():

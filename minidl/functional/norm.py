@@ -179,9 +179,13 @@ def batch_norm(
             )
     affine = weight is not None
     use_batch_stats = bool(training) or running[0] is None
-    # The rule: the running statistics on a NumPy batch take the fast path (fast/norm.py) when fast paths are on.
-    if fast.enabled() and fast_norm.applies(x.data if isinstance(x, Tensor) else x, use_batch_stats):
+    # The rule: when fast paths are on, the running statistics on a NumPy batch take fast/norm.py's
+    # BatchNormEval, the batch's statistics on a conv output (channels outermost in memory) BatchNormTrain.
+    data = x.data if isinstance(x, Tensor) else x
+    if fast.enabled() and fast_norm.applies(data, use_batch_stats):
         fn = fast_norm.BatchNormEval(running[0], running[1], float(eps), affine)
+    elif fast.enabled() and fast_norm.applies_train(data, use_batch_stats):
+        fn = fast_norm.BatchNormTrain(float(eps), affine)
     else:
         fn = BatchNorm(use_batch_stats, running[0], running[1], float(eps), affine)
     y = fn(x, weight, bias) if affine else fn(x)

@@ -349,4 +349,34 @@ def test_batch_norm_eval_fast_path_equals_the_reference(monkeypatch, affine, sha
     fast.set_enabled(True)
     assert type(fn(*[mdl.tensor(a, requires_grad=True) for a in arrays]).creator).__name__ == "BatchNormEval"
     train = F.batch_norm(mdl.tensor(arrays[0], requires_grad=True), mean.copy(), var.copy(), training=True)
-    assert type(train.creator).__name__ == "BatchNorm"  # batch statistics: the reference
+    assert type(train.creator).__name__ == "BatchNorm"  # batch statistics on a plain batch: the reference
+
+
+@pytest.mark.parametrize("batch", [3, 9], ids=["channels-outer", "batch-innermost"])  # 9 > the 4-pixel rows
+@pytest.mark.parametrize("affine, wants", [(True, (True, True, True)), (True, (True, False, False)),
+                                           (True, (False, True, True)), (False, (True,))],
+                         ids=["affine", "affine, x only", "affine, parameters only", "no parameters"])
+def test_batch_norm_training_fast_path_equals_the_reference(affine, batch, wants):
+    """Batch statistics on a conv output (both of its memory layouts): the forward, every gradient asked
+    for, and the running statistics, as the reference computes them."""
+    from minidl.functional.fast.layout import batch_inner, channels_outer
+    rng = np.random.default_rng(13)
+    x, w = rng.standard_normal((batch, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3))
+    gamma, beta = rng.standard_normal(4), rng.standard_normal(4)
+    gy = rng.standard_normal((batch, 4, 4, 4))
+    results = []
+    for on in (True, False):
+        fast.set_enabled(True)  # the same conv output (and layout) for both
+        conv = F.conv2d(mdl.tensor(x), mdl.tensor(w))
+        assert (batch_inner if batch == 9 else channels_outer)(conv.data)
+        fast.set_enabled(on)
+        h = mdl.tensor(conv.data, requires_grad=wants[0])
+        g, b = (mdl.tensor(p, requires_grad=want) for p, want in zip((gamma, beta), wants[1:] or (False, False)))
+        mean, var = np.zeros(4), np.ones(4)
+        y = F.batch_norm(h, mean, var, *((g, b) if affine else ()), training=True, momentum=0.3)
+        assert type(y.creator).__name__ == ("BatchNormTrain" if on else "BatchNorm")
+        y.backward(mdl.tensor(gy))
+        grads = [t.grad for t in ((h, g, b) if affine else (h,))]
+        results.append([y.data, mean, var] + [np.zeros(1) if gr is None else gr for gr in grads])
+    for k, (a, r) in enumerate(zip(*results)):
+        np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-12, err_msg=f"output {k}")
