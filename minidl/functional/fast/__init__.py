@@ -19,6 +19,9 @@ conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = i
                 shifted multiply-adds)          = out_channels (one filter per channel)
 batch_norm      :mod:`.norm` (eval: one         fast paths are on, the running statistics are
                 multiply-add, batch on threads) used (eval), the input is a NumPy batch
+batch_norm      :mod:`.norm` ``BatchNormTrain`` fast paths are on, the batch's statistics, a
+                (each channel one row: fewer    NumPy conv output (channels outermost in
+                passes)                         memory)
 relu            :mod:`.relu` (the gradient's    fast paths are on and the input is a NumPy
                 bits times the mask, batch on   batch
                 threads)
