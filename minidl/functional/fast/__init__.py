@@ -11,9 +11,12 @@ function chooses it by a rule that is written in that function:
 op              fast path                       taken when
 ==============  ==============================  ==========================================
 conv2d          :mod:`.conv` (batch side by     fast paths are on (every input but
-                side, chunked by memory)        depthwise ones)
+                side, chunked by memory)        depthwise and unpadded 1x1 ones)
 conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
                 shifted multiply-adds)          = out_channels (one filter per channel)
+conv2d          :mod:`.pointwise` (one matrix   fast paths are on, the kernel is 1x1, no
+                product over the channels, no   padding, not depthwise (any stride, groups)
+                im2col)
 batch_norm      :mod:`.norm` (eval: one         fast paths are on, the running statistics are
                 multiply-add, batch on threads) used (eval), the input is a NumPy batch
 relu            :mod:`.relu` (a product with    fast paths are on and the input is a NumPy

@@ -1,0 +1,121 @@
+"""The fast path of 1x1 convolution: one matrix product over the channels, no im2col, no col2im.
+
+A 1x1 kernel sees one pixel: ``y[n, :, h, w] = W @ x[n, :, h*sh, w*sw] + b``
+with W the (O, C) matrix. The column matrix of im2col would be the input
+itself (copied), and col2im a copy back, so this path skips both and
+multiplies the pixels directly (the stride first takes the strided view
+``x[:, :, ::sh, ::sw]``). MobileNet's and EfficientNet's expansions and
+projections and ResNet's shortcuts are such convolutions.
+
+Two memory orders of x, two ways to lay the product out:
+
+* **channels outer** (x lies as (C, N, H, W), as the fast convolutions'
+  outputs do, :func:`.conv.channels_outer`): x is the matrix (C, N*H*W) as it
+  lies, and the whole batch is *one* product, whose (O, N, H, W) result is
+  returned as the transposed (N, O, H, W) view, as :mod:`.conv` does::
+
+      Y (O, N*L) = W (O, C) @ X (C, N*L)        gW = G @ X^T        gX = W^T @ G
+
+* **a plain batch** (N, C, H, W): ``matmul`` multiplies sample by sample,
+  (O, C) @ (C, L) for each n, and the result is a plain batch again (one big
+  product would need x transposed first: a copy of the whole input, measured
+  slower). gW sums the per-sample products ``G[n] @ X[n]^T``.
+
+With groups the matrices get a group axis: W (g, O/g, C/g). The gradient of x
+is the product W^T @ G, put back at the strided pixels when there is a stride.
+
+Taken by ``conv2d`` when fast paths are on, the kernel is 1x1 and there is no
+padding (and it is not depthwise). ``tests/functional/test_fast_paths.py``
+checks it against the reference.
+"""
+from __future__ import annotations
+
+from ...autograd import Function
+from ...backend import get_array_module
+from .conv import channels_outer
+
+
+def applies(w_shape: tuple, padding) -> bool:
+    """The rule: a 1x1 kernel without padding (any stride, groups; dilation does nothing)."""
+    return tuple(w_shape[2:]) == (1, 1) and all(p == 0 for side in padding for p in side)
+
+
+class PointwiseConv2d(Function):
+    """1x1 conv2d: x (N, C, H, W), W (O, C/g, 1, 1), b (O,) -> y (N, O, OH, OW), OH = ceil(H / sh).
+
+    Forward:   Y = W @ X (+ b)      X: the (strided) pixels of x, (g, C/g, N*L) or (N, g, C/g, L)
+    Backward:  gW = G @ X^T         (summed over N for a plain batch)
+               gb = G summed over the pixels
+               gX = W^T @ G         (put back at the strided pixels of x)
+    """
+
+    def __init__(self, stride, padding, dilation, groups):
+        self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
+
+    def forward(self, x, w, b=None):
+        xp = get_array_module(x)
+        n, c, h, width = x.shape
+        o, g = w.shape[0], self.groups
+        sh, sw = self.stride
+        xs = x if (sh, sw) == (1, 1) else x[:, :, ::sh, ::sw]  # (N, C, OH, OW), a view
+        oh, ow = xs.shape[2:]
+        self.x_shape, self.w, self.out_hw = x.shape, w, (oh, ow)
+        self.outer = channels_outer(x)
+        w_mat = w.reshape(g, o // g, c // g)  # (g, O/g, C/g)
+        if self.outer:
+            # (C, N, OH, OW) -> (g, C/g, N*L): free without a stride (x lies so)
+            self.X = xs.transpose(1, 0, 2, 3).reshape(g, c // g, n * oh * ow)
+            y = xp.matmul(w_mat, self.X).reshape(o, n, oh, ow)  # (O, N, OH, OW)
+            if b is not None:
+                y += b.reshape(o, 1, 1, 1)
+            return y.transpose(1, 0, 2, 3)  # (N, O, OH, OW), a view of (O, N, OH, OW) memory
+        self.X = xs.reshape(n, g, c // g, oh * ow)  # (N, g, C/g, L): free without a stride
+        y = xp.matmul(w_mat, self.X).reshape(n, o, oh, ow)  # (N, O, OH, OW)
+        if b is not None:
+            y += b.reshape(1, o, 1, 1)
+        return y
+
+    def differentiable_backward(self, gy):  # create_graph=True: the reference's products, as Tensor ops
+        from ..conv import conv2d_differentiable_backward  # (here, not on top: conv.py imports this file)
+        return conv2d_differentiable_backward(self, gy)
+
+    def backward(self, gy):
+        xp = get_array_module(gy)
+        n, c, h, width = self.x_shape
+        o, g = gy.shape[1], self.groups
+        oh, ow = self.out_hw
+        want_x, want_w = self.needs_input_grad[0], self.needs_input_grad[1]
+        want_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
+        w_mat = self.w.reshape(g, o // g, c // g)  # (g, O/g, C/g)
+        gw = gb = gx = None
+        if self.outer:
+            # gy (N, O, OH, OW) -> (g, O/g, N*L): free when gy lies as (O, N, OH, OW)
+            G = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(g, o // g, n * oh * ow)
+            if want_w:
+                gw = xp.matmul(G, self.X.transpose(0, 2, 1))  # (g, O/g, C/g)
+            if want_b:
+                gb = G.sum(axis=2).reshape(o)
+            if want_x:
+                gxs = xp.matmul(w_mat.transpose(0, 2, 1), G).reshape(c, n, oh, ow)  # (C, N, OH, OW)
+                gx = self._place(xp, gxs, (c, n, h, width), gy.dtype).transpose(1, 0, 2, 3)
+        else:
+            G = xp.ascontiguousarray(gy).reshape(n, g, o // g, oh * ow)  # (N, g, O/g, L)
+            if want_w:
+                gw = xp.matmul(G, self.X.transpose(0, 1, 3, 2)).sum(axis=0)  # (g, O/g, C/g)
+            if want_b:
+                gb = G.sum(axis=(0, 3)).reshape(o)
+            if want_x:
+                gxs = xp.matmul(w_mat.transpose(0, 2, 1), G).reshape(n, c, oh, ow)  # (N, C, OH, OW)
+                gx = self._place(xp, gxs, (n, c, h, width), gy.dtype)
+        if gw is not None:
+            gw = gw.reshape(self.w.shape)
+        return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+
+    def _place(self, xp, gxs, shape, dtype):
+        """The gradient at the strided pixels, zeros elsewhere (no copy without a stride)."""
+        sh, sw = self.stride
+        if (sh, sw) == (1, 1):
+            return gxs
+        full = xp.zeros(shape, dtype=dtype)
+        full[:, :, ::sh, ::sw] = gxs
+        return full
