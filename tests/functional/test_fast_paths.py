@@ -415,3 +415,18 @@ def test_fast_paths_pass_gradcheck(case):
     }[case]
     inputs = [x, rng.standard_normal(w), rng.standard_normal(w[0])]
     assert mdl.gradcheck(lambda a, b, c: F.conv2d(a, b, c, **options), inputs)
+
+
+def test_depthwise_and_pointwise_outputs_lie_channels_outer():
+    """As fast/conv.py's: (N, C, H, W) views of (C, N, H, W) memory, so a 1x1 conv after them copies nothing."""
+    from minidl.functional.fast.conv import channels_outer
+
+    fast.set_enabled(True)
+    rng = np.random.default_rng(18)
+    x = mdl.tensor(rng.standard_normal((3, 4, 6, 6)), requires_grad=True)
+    dw = F.conv2d(x, mdl.tensor(rng.standard_normal((4, 1, 3, 3))), padding=1, groups=4)
+    pw = F.conv2d(dw, mdl.tensor(rng.standard_normal((5, 4, 1, 1))))
+    assert channels_outer(dw.data) and channels_outer(pw.data)
+    assert type(pw.creator).__name__ == "PointwiseConv2d" and np.shares_memory(pw.creator.X, dw.data)
+    pw.sum().backward()
+    assert x.grad.shape == x.shape and not channels_outer(x.grad)  # x's gradient in x's order

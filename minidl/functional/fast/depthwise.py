@@ -38,7 +38,9 @@ The weight gradient is one dot product per channel and offset
 (``vecdot``: a single pass, where product-then-sum is two). The input
 gradient adds the shifted products into the phases of a zeroed block, which
 are then copied back into place. Samples can be split over threads
-(:func:`.threads.over_batch`, ``MINIDL_NUM_THREADS``).
+(:func:`.threads.over_batch`, ``MINIDL_NUM_THREADS``). The output lies in
+memory as (C, N, OH, OW), as :mod:`.conv`'s does (:func:`.conv.channels_outer`),
+so the 1x1 convolution that follows reads it without a copy.
 
 Taken by ``conv2d`` when fast paths are on and ``groups == in_channels ==
 out_channels``; ``tests/functional/test_fast_paths.py`` checks it against the
@@ -53,6 +55,7 @@ import numpy
 from ...autograd import Function
 from ...backend import get_array_module
 from .._windows import geometry
+from .conv import channels_outer
 from .threads import over_batch
 
 
@@ -127,7 +130,9 @@ class DepthwiseConv2d(Function):
         self.x, self.w = x, w
         self.plan = plan = _Plan(x.shape, self.kernel, self.stride, self.padding, self.dilation, self.out_hw)
         weights = xp.ascontiguousarray(w.reshape(c, -1).T)[:, :, None]  # (kh*kw, C, 1)
-        y = xp.empty((n, c) + tuple(self.out_hw), dtype=x.dtype)
+        # y (N, C, OH, OW) lies as (C, N, OH, OW), as the other fast convolutions' outputs: the 1x1
+        # convolution after it (MobileNet's projection) then reads it without a copy
+        y = xp.empty((c, n) + tuple(self.out_hw), dtype=x.dtype).transpose(1, 0, 2, 3)
         bias = None if b is None else b.reshape(c, 1, 1)
 
         def part(samples):
@@ -166,7 +171,11 @@ class DepthwiseConv2d(Function):
         want_x, want_w = self.needs_input_grad[0], self.needs_input_grad[1]
         want_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
         weights = xp.ascontiguousarray(self.w.reshape(c, -1).T)[:, :, None]  # (kh*kw, C, 1)
-        gx = xp.empty(self.x.shape, dtype=gy.dtype) if want_x else None
+        gx = None
+        if want_x:  # in x's memory order (elementwise ops on both then run in order)
+            h, width = self.x.shape[2:]
+            gx = (xp.empty((c, n, h, width), dtype=gy.dtype).transpose(1, 0, 2, 3) if channels_outer(self.x)
+                  else xp.empty(self.x.shape, dtype=gy.dtype))
         taps = len(plan.offsets)
 
         def part(samples):
