@@ -44,9 +44,14 @@ so the 1x1 convolution that follows reads it without a copy.
 
 Taken by ``conv2d`` when fast paths are on and ``groups == in_channels ==
 out_channels``; ``tests/functional/test_fast_paths.py`` checks it against the
-reference. Measured (batch 32, 144 channels 56x56, 3x3, padding 1, float32,
-forward + backward, one thread): stride 1 from 335 to ~150 ms, stride 2 from
-171 to ~75 ms (``benchmarks/conv_bench.py --only depthwise`` for PyTorch's).
+reference. Measured on the 2-core machines here (batch 32, 144 channels
+56x56, 3x3, padding 1, float32, forward + backward, one thread): stride 1
+from 335 ms (whole padded input kept, OH short rows per pass, product then
+sum for gw) to 150-165 ms, stride 2 from 170 to 135-150 ms, where PyTorch
+(two threads) took 140-250 and 75-140 ms (``benchmarks/conv_bench.py --only
+depthwise``; the machine is shared, so the ranges). Blocks of 512 KB were
+best of 2**15-2**20 bytes: smaller ones pay NumPy's per-call cost more
+often, larger ones fall out of the cache.
 """
 from __future__ import annotations
 
@@ -59,7 +64,7 @@ from .conv import channels_outer
 from .threads import over_batch
 
 
-TILE_BYTES = 2**19  # a block of padded input the kh*kw passes read from the cache (measured best of 2**15-2**19)
+TILE_BYTES = 2**19  # scratch of one block (padded input, output, product), read from the cache by every pass
 
 
 def applies(x_shape: tuple, w_shape: tuple, groups: int) -> bool:
