@@ -532,7 +532,9 @@ def main() -> None:
                     "(3 rounds)" if args.processes else "all timings interleaved in one process")
     append_results(
         "conv_bench: seed convnet, ResNet-18, depthwise and 1x1 convolutions, minidl vs PyTorch CPU",
-        header, rows, notes=f"{n_threads} threads for both; medians (min-max) of interleaved repetitions; "
+        header, rows, notes=f"{n_threads} threads for both"
+        + (f" (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})" if "OPENBLAS_NUM_THREADS" in os.environ else "")
+        + "; medians (min-max) of interleaved repetitions; "
         f"{figures_made}; "
         "run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (the script re-executes itself without them); "
         + ("glibc's default allocator" if args.default_allocator
