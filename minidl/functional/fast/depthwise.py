@@ -47,11 +47,14 @@ out_channels``; ``tests/functional/test_fast_paths.py`` checks it against the
 reference. Measured on the 2-core machines here (batch 32, 144 channels
 56x56, 3x3, padding 1, float32, forward + backward, one thread): stride 1
 from 335 ms (whole padded input kept, OH short rows per pass, product then
-sum for gw) to 150-165 ms, stride 2 from 170 to 135-150 ms, where PyTorch
-(two threads) took 140-250 and 75-140 ms (``benchmarks/conv_bench.py --only
-depthwise``; the machine is shared, so the ranges). Blocks of 512 KB were
-best of 2**15-2**20 bytes: smaller ones pay NumPy's per-call cost more
-often, larger ones fall out of the cache.
+sum for gw) to 150-180 ms, stride 2 from 170 to 135-155 ms. PyTorch took
+109 and 70 ms on two threads of a quiet machine, 185-195 and 76-122 on one
+(``benchmarks/conv_bench.py --only depthwise``, RESULTS.md). At stride 2 a
+third of the time goes to the strided copies into and out of the phases
+(NumPy copies every other element one by one). Blocks of 512 KB were best
+of 2**15-2**21 bytes: smaller ones pay NumPy's per-call cost more often,
+larger ones fall out of the cache. Two threads (``MINIDL_NUM_THREADS=2``)
+were slower here (203 against 159 ms at stride 1): the calls are short.
 """
 from __future__ import annotations
 
