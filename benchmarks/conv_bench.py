@@ -1,6 +1,7 @@
-"""The seed convnet, minidl against PyTorch's CPU build, side by side in one run.
+"""Convolutions, minidl against PyTorch's CPU build, side by side in one run.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/conv_bench.py [--quick]
+        [--only seed,memory,epoch,resnet,depthwise,pointwise] [--processes]
 
 (The script re-runs itself without those two variables when they are set:
 they select an older OpenBLAS kernel that slows a current NumPy.)
@@ -12,15 +13,33 @@ for both frameworks:
 * the forward alone at batch 1000 (eval mode, no graph);
 * each convolution's GFLOP/s (forward, batch 128) against NumPy's float32
   matrix-product peak on this machine;
-* peak memory of training (RSS growth, each framework in a fresh process) and
-  whether memory grows with the number of steps;
+* peak memory of training (RSS growth over 5 steps, each framework in a fresh
+  process) and its growth over the 100 steps after those;
 * unless ``--quick``: one epoch (60,000 samples of Fashion-MNIST when
   Debian's files are there, else random data of that size).
 
+and, against torchvision's definitions (issue 13's targets in brackets):
+
+* ResNet-18 (``minidl.models.resnet18``, torchvision's layout) training step
+  at CIFAR size: batch 64 of 3x32x32, 10 classes, cross-entropy, SGD with
+  momentum 0.9 [<= 1.3x PyTorch];
+* ResNet-18 forward at 224x224, batch 16, eval mode, no graph [<= 1.2x];
+* depthwise 3x3 convolution, forward + backward, batch 32 of 144x56x56,
+  padding 1, stride 1 and 2 [<= 1.5x];
+* 1x1 convolution 144 -> 24, forward + backward, batch 32 of 56x56 [<= 1.5x].
+
+``--only`` runs some of the parts (seed: the seed convnet's step, forward and
+GFLOP/s; memory; epoch; resnet; depthwise; pointwise).
+
 Repetitions are interleaved (minidl, PyTorch, minidl, ...) so that a slow
 phase of a shared machine hits both; medians with their ranges are printed
-and a row is appended to benchmarks/RESULTS.md. Without PyTorch the
-comparison columns say so and minidl is measured alone.
+and a row is appended to benchmarks/RESULTS.md. With ``--processes`` the
+ResNet, depthwise and 1x1 figures are measured instead in fresh processes,
+one framework each, alternating (minidl, PyTorch, minidl, ...): in one
+process the two can disturb each other (OpenBLAS's and PyTorch's OpenMP
+threads keep spinning for a while after their work). The notes of the row
+say which way it was made. Without PyTorch the comparison columns say so and
+minidl is measured alone.
 """
 from __future__ import annotations
 
@@ -49,7 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import minidl as mdl  # noqa: E402
 import minidl.nn.functional as F  # noqa: E402
-from common import append_results, blas_info, interleaved, machine, median_range, print_table  # noqa: E402
+from common import append_results, blas_info, interleaved, machine, median_range, print_table, timeit  # noqa: E402
 from minidl.models import keras_mnist_convnet  # noqa: E402
 
 torch = None  # imported in load_torch(): the optional comparison
@@ -189,6 +208,9 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+GROWTH_STEPS = 100  # steps after the first 5 over which memory must not grow
+
+
 def memory_child(framework: str) -> None:
     """Run in a fresh process: peak RSS growth over training steps, and drift."""
     _, step = (minidl_setup if framework == "minidl" else torch_setup)(128)
@@ -197,7 +219,7 @@ def memory_child(framework: str) -> None:
         step()
     peak = peak_rss_bytes() - base
     after5 = rss_bytes()
-    for _ in range(25):
+    for _ in range(GROWTH_STEPS):
         step()
     print(json.dumps({"peak": peak, "drift": rss_bytes() - after5}))
 
@@ -256,25 +278,189 @@ def epoch_times(x, t) -> dict:
     return times
 
 
+# ------------------------------------------------------------------ ResNet-18, depthwise, 1x1
+def torchvision_models():
+    """``torchvision.models``; when its C extension does not load (a CUDA-linked wheel next to
+    PyTorch's CPU build), its pure-Python model definitions without the package's ``__init__``
+    (as tests/models/torch_reference.py does). None without torchvision."""
+    import importlib
+    import importlib.util
+    import types
+
+    try:
+        import torchvision.models as models
+
+        return models
+    except ImportError:
+        return None
+    except (OSError, RuntimeError):  # the C extension does not load: the models do not need it
+        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+            del sys.modules[name]
+        spec = importlib.util.find_spec("torchvision")
+        stub = types.ModuleType("torchvision")
+        stub.__path__ = list(spec.submodule_search_locations)
+        stub._is_tracing = lambda: False
+        sys.modules["torchvision"] = stub
+        return importlib.import_module("torchvision.models")
+
+
+def resnet_train_setup(framework: str, batch: int = 64, seed: int = 0):
+    """One SGD-with-momentum step of ResNet-18 (10 classes) on a batch of 3x32x32."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, 3, 32, 32)).astype(np.float32)
+    t = rng.integers(0, 10, batch)
+    if framework == "minidl":
+        mdl.manual_seed(seed)
+        model = mdl.models.resnet18(num_classes=10).train()
+        opt = mdl.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        xm = mdl.tensor(x)
+
+        def step():
+            opt.zero_grad()
+            F.cross_entropy(model(xm), t).backward()
+            opt.step()
+
+        return step
+    torch.manual_seed(seed)
+    model = torchvision_models().resnet18(num_classes=10).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    xt, tt = torch.tensor(x), torch.tensor(t)
+
+    def step():
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xt), tt).backward()
+        opt.step()
+
+    return step
+
+
+def resnet_forward_setup(framework: str, batch: int = 16, seed: int = 0):
+    """ResNet-18's forward at 224x224 (1000 classes), eval mode, no graph."""
+    x = np.random.default_rng(seed).standard_normal((batch, 3, 224, 224)).astype(np.float32)
+    if framework == "minidl":
+        mdl.manual_seed(seed)
+        model = mdl.models.resnet18().eval()
+        xm = mdl.tensor(x)
+
+        def forward():
+            with mdl.no_grad():
+                model(xm)
+
+        return forward
+    torch.manual_seed(seed)
+    model = torchvision_models().resnet18().eval()
+    xt = torch.tensor(x)
+
+    def forward():
+        with torch.no_grad():
+            model(xt)
+
+    return forward
+
+
+def conv_setup(framework: str, x_shape, w_shape, seed: int = 0, **options):
+    """conv2d forward + backward (to the input and the weight) with a fixed upstream gradient."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = (rng.standard_normal(w_shape) * 0.1).astype(np.float32)
+    if framework == "minidl":
+        xm, wm = mdl.tensor(x, requires_grad=True), mdl.tensor(w, requires_grad=True)
+        with mdl.no_grad():
+            out_shape = F.conv2d(xm, wm, **options).shape
+        gy = mdl.tensor(rng.standard_normal(out_shape).astype(np.float32))
+
+        def step():
+            xm.grad = wm.grad = None
+            F.conv2d(xm, wm, **options).backward(gy)
+
+        return step
+    xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    with torch.no_grad():
+        out_shape = torch.nn.functional.conv2d(xt, wt, **options).shape
+    gy = torch.tensor(rng.standard_normal(tuple(out_shape)).astype(np.float32))
+
+    def step():
+        xt.grad = wt.grad = None
+        torch.nn.functional.conv2d(xt, wt, **options).backward(gy)
+
+    return step
+
+
+DEPTHWISE = dict(x_shape=(32, 144, 56, 56), w_shape=(144, 1, 3, 3), padding=1, groups=144)
+# name -> (part of --only, the table's label, setup(framework), repetitions as a fraction of --repeat, target)
+FIGURES = {
+    "resnet-train": ("resnet", "ResNet-18 train step, batch 64 of 3x32x32, SGD momentum (ms)",
+                     resnet_train_setup, 0.5, 1.3),
+    "resnet-forward": ("resnet", "ResNet-18 forward 224x224, batch 16, eval (ms)", resnet_forward_setup, 0.34, 1.2),
+    "depthwise-1": ("depthwise", "depthwise 3x3 fwd+bwd, batch 32, 144x56x56, stride 1 (ms)",
+                    lambda fw: conv_setup(fw, stride=1, **DEPTHWISE), 1.0, 1.5),
+    "depthwise-2": ("depthwise", "depthwise 3x3 fwd+bwd, batch 32, 144x56x56, stride 2 (ms)",
+                    lambda fw: conv_setup(fw, stride=2, **DEPTHWISE), 1.0, 1.5),
+    "pointwise": ("pointwise", "1x1 conv 144->24 fwd+bwd, batch 32, 56x56 (ms)",
+                  lambda fw: conv_setup(fw, (32, 144, 56, 56), (24, 144, 1, 1)), 1.0, 1.5),
+}
+
+
+def figure_child(name: str, framework: str, repeat: int) -> None:
+    """Run in a fresh process: one framework's times of one figure, as JSON on the last line."""
+    fn = FIGURES[name][2](framework)
+    print(json.dumps(timeit(fn, repeat=repeat, warmup=2)))
+
+
+def figure_times(name: str, frameworks: list, repeat: int, processes: bool, rounds: int = 3) -> dict:
+    """{framework: seconds per call} of one figure: interleaved in this process, or with
+    ``processes`` in fresh processes, one framework each, alternating for ``rounds`` rounds."""
+    reps = max(3, round(repeat * FIGURES[name][3]))
+    if not processes:
+        return interleaved({fw: FIGURES[name][2](fw) for fw in frameworks}, repeat=reps, warmup=2)
+    times = {fw: [] for fw in frameworks}
+    flags = ["--default-allocator"] if "--default-allocator" in sys.argv else []
+    for _ in range(rounds):
+        for fw in frameworks:
+            out = subprocess.run([sys.executable, __file__, "--figure-child", name, fw,
+                                  "--repeat", str(max(2, reps // rounds)), *flags],
+                                 capture_output=True, text=True, check=True)
+            times[fw] += json.loads(out.stdout.strip().splitlines()[-1])
+    return times
+
+
 # ------------------------------------------------------------------ main
+PARTS = ("seed", "memory", "epoch", "resnet", "depthwise", "pointwise")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the one-epoch timing")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--processes", action="store_true",
+                        help="measure ResNet, depthwise and 1x1 in fresh processes, alternating (not interleaved)")
     parser.add_argument("--default-allocator", action="store_true",
                         help="leave glibc's allocator as it is (else keep_freed_memory() for both frameworks)")
     parser.add_argument("--memory-child", choices=["minidl", "pytorch"], help=argparse.SUPPRESS)
+    parser.add_argument("--figure-child", nargs=2, metavar=("FIGURE", "FRAMEWORK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    only = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(only) - set(PARTS))
+    if unknown:
+        parser.error(f"--only: unknown part(s) {unknown}; the parts are {', '.join(PARTS)}")
+    if args.quick and "epoch" in only:
+        only.remove("epoch")
     if not args.default_allocator:
         import minidl
 
         minidl.backend.keep_freed_memory()  # process-wide: PyTorch in this process gets it too
-    if args.memory_child:
-        if args.memory_child == "pytorch":
+    if args.memory_child or args.figure_child:
+        framework = args.memory_child or args.figure_child[1]
+        if framework == "pytorch":
             load_torch()
         if torch is not None:
             torch.set_num_threads(threads())
-        memory_child(args.memory_child)
+        if args.memory_child:
+            memory_child(framework)
+        else:
+            figure_child(args.figure_child[0], framework, args.repeat)
         return
 
     load_torch()
@@ -286,53 +472,70 @@ def main() -> None:
         torch.set_num_threads(n_threads)
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
 
-    steps = {"minidl": minidl_setup(128)[1]}
-    if torch is not None:
-        steps["pytorch"] = torch_setup(128)[1]
-    train = interleaved(steps, repeat=args.repeat, warmup=3)
-    fwd = interleaved(forward_fns(1000), repeat=max(5, args.repeat // 2), warmup=2)
-
-    peak = matmul_peak()
-    rates = conv_rates(128)
-    mem = {"minidl": memory("minidl")}
-    if torch is not None:
-        mem["pytorch"] = memory("pytorch")
-    epochs = {}
-    source = ""
-    if not args.quick:
-        x, t, source = fashion_train()
-        epochs = epoch_times(x, t)
-
     def ratio(times: dict) -> str:
         if "pytorch" not in times:
             return "n/a (no PyTorch)"
         return f"{statistics.median(times['minidl']) / statistics.median(times['pytorch']):.2f}x"
 
+    def timing_row(label: str, times: dict, target: str = "") -> list:
+        return [label, median_range(times["minidl"]), median_range(times["pytorch"]) if "pytorch" in times else "-",
+                ratio(times), target]
+
     mb = lambda n: f"{n / 2**20:.1f}"  # noqa: E731
-    header = ["measure", "minidl", "pytorch", "minidl / pytorch"]
-    rows = [
-        ["train step, batch 128 (ms)", median_range(train["minidl"]),
-         median_range(train["pytorch"]) if "pytorch" in train else "-", ratio(train)],
-        ["forward, batch 1000 (ms)", median_range(fwd["minidl"]),
-         median_range(fwd["pytorch"]) if "pytorch" in fwd else "-", ratio(fwd)],
-        ["peak training memory (MB, RSS growth)", mb(mem["minidl"]["peak"]),
-         mb(mem["pytorch"]["peak"]) if "pytorch" in mem else "-",
-         f"{mem['minidl']['peak'] / max(mem['pytorch']['peak'], 1):.2f}x" if "pytorch" in mem else "-"],
-        ["memory drift over 25 steps (MB)", mb(mem["minidl"]["drift"]),
-         mb(mem["pytorch"]["drift"]) if "pytorch" in mem else "-", ""],
-    ]
-    if epochs:
-        rows.append([f"one epoch, {source} (s)", f"{epochs['minidl']:.1f}",
+    header = ["measure", "minidl", "pytorch", "minidl / pytorch", "target"]
+    rows = []
+    if "seed" in only:
+        steps = {"minidl": minidl_setup(128)[1]}
+        if torch is not None:
+            steps["pytorch"] = torch_setup(128)[1]
+        train = interleaved(steps, repeat=args.repeat, warmup=3)
+        fwd = interleaved(forward_fns(1000), repeat=max(5, args.repeat // 2), warmup=2)
+        rows += [timing_row("seed convnet train step, batch 128 (ms)", train),
+                 timing_row("seed convnet forward, batch 1000 (ms)", fwd)]
+    if "memory" in only:
+        mem = {"minidl": memory("minidl")}
+        if torch is not None:
+            mem["pytorch"] = memory("pytorch")
+        rows += [
+            ["seed convnet peak training memory (MB, RSS growth over 5 steps)", mb(mem["minidl"]["peak"]),
+             mb(mem["pytorch"]["peak"]) if "pytorch" in mem else "-",
+             f"{mem['minidl']['peak'] / max(mem['pytorch']['peak'], 1):.2f}x" if "pytorch" in mem else "-", ""],
+            [f"seed convnet memory growth over the next {GROWTH_STEPS} steps (MB)", mb(mem["minidl"]["drift"]),
+             mb(mem["pytorch"]["drift"]) if "pytorch" in mem else "-", "", ""],
+        ]
+    if "epoch" in only:
+        x, t, source = fashion_train()
+        epochs = epoch_times(x, t)
+        rows.append([f"seed convnet one epoch, {source} (s)", f"{epochs['minidl']:.1f}",
                      f"{epochs['pytorch']:.1f}" if "pytorch" in epochs else "-",
-                     f"{epochs['minidl'] / epochs['pytorch']:.2f}x" if "pytorch" in epochs else "-"])
-    for name, rate in rates:
-        rows.append([f"{name}, fwd b128 (GFLOP/s)", f"{rate:.0f}", "", f"{rate / peak:.0%} of matmul peak"])
-    rows.append(["NumPy float32 matmul peak (GFLOP/s)", f"{peak:.0f}", "", ""])
+                     f"{epochs['minidl'] / epochs['pytorch']:.2f}x" if "pytorch" in epochs else "-", ""])
+    frameworks = ["minidl"] + (["pytorch"] if torch is not None else [])
+    if "pytorch" in frameworks and any(FIGURES[k][0] == "resnet" and FIGURES[k][0] in only for k in FIGURES) \
+            and torchvision_models() is None:
+        print("torchvision is not installed: ResNet-18 measured for minidl alone")
+        resnet_frameworks = ["minidl"]
+    else:
+        resnet_frameworks = frameworks
+    for name, (part, label, _, _, target) in FIGURES.items():
+        if part in only:
+            fws = resnet_frameworks if part == "resnet" else frameworks
+            rows.append(timing_row(label, figure_times(name, fws, args.repeat, args.processes), f"<= {target}x"))
+    if "seed" in only:
+        peak = matmul_peak()
+        for name, rate in conv_rates(128):
+            rows.append([f"seed convnet {name}, fwd b128 (GFLOP/s)", f"{rate:.0f}", "", f"{rate / peak:.0%} of matmul peak",
+                         ""])
+        rows.append(["NumPy float32 matmul peak (GFLOP/s)", f"{peak:.0f}", "", "", ""])
     print()
     print_table(header, rows)
+    figures_made = ("ResNet-18, depthwise and 1x1 figures: each framework in its own fresh process, alternating "
+                    "(3 rounds)" if args.processes else "all timings interleaved in one process")
     append_results(
-        "conv_bench: keras_mnist_convnet, minidl vs PyTorch CPU",
-        header, rows, notes=f"{n_threads} threads for both; medians (min-max) of interleaved repetitions; "
+        "conv_bench: seed convnet, ResNet-18, depthwise and 1x1 convolutions, minidl vs PyTorch CPU",
+        header, rows, notes=f"{n_threads} threads for both"
+        + (f" (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})" if "OPENBLAS_NUM_THREADS" in os.environ else "")
+        + "; medians (min-max) of interleaved repetitions; "
+        f"{figures_made}; "
         "run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (the script re-executes itself without them); "
         + ("glibc's default allocator" if args.default_allocator
            else "allocator tuned by minidl.backend.keep_freed_memory(), for both frameworks (one process)"),

@@ -101,6 +101,11 @@ CASES = [
      lambda x: F.batch_norm(x, RUNNING[0], RUNNING[1], training=False) ** 3, [a(3, 4, 2, 2)]),
     ("conv2d depthwise", ["DepthwiseConv2d"], lambda x, w: F.conv2d(x, w, padding=1, groups=3) ** 2,
      [a(2, 3, 5, 5), a(3, 1, 3, 3)]),
+    ("conv2d depthwise, strided", ["DepthwiseConv2d"], lambda x, w, b: F.conv2d(x, w, b, stride=2, groups=3).tanh(),
+     [a(2, 3, 5, 6), a(3, 1, 3, 2), a(3)]),
+    ("conv2d 1x1", ["PointwiseConv2d"], lambda x, w, b: F.conv2d(x, w, b).tanh(), [a(2, 4, 3, 3), a(3, 4, 1, 1), a(3)]),
+    ("conv2d 1x1 strided, groups", ["PointwiseConv2d"], lambda x, w: F.conv2d(x, w, stride=2, groups=2) ** 2,
+     [a(2, 4, 5, 4), a(6, 2, 1, 1)]),
 ]
 
 

@@ -56,6 +56,7 @@ from ._dtypes import check_same_dtype
 from ._windows import check_4d, conv_arguments, geometry, offset_slices, pad_array
 from .fast import conv as fast_conv
 from .fast import depthwise as fast_depthwise
+from .fast import pointwise as fast_pointwise
 
 IntOrPair = Union[int, Sequence[int]]
 
@@ -310,9 +311,11 @@ def conv2d(
     in the order of ``F.pad`` and ``nn.ZeroPad2d`` (the width first).
     PyTorch's conv2d takes no 4-tuple: ``conv2d(x, w, padding=p)`` here equals
     ``conv2d(F.pad(x, p), w)`` there.
-    How it is computed: the module docstring. Which code runs: the fast
+    How it is computed: the module docstring. Which code runs: a fast
     path (:mod:`minidl.functional.fast.conv`, the same sums for the whole
-    batch at once) unless fast paths are off, then the reference below.
+    batch at once; :mod:`~minidl.functional.fast.depthwise` for one filter
+    per channel; :mod:`~minidl.functional.fast.pointwise` for 1x1 kernels)
+    unless fast paths are off, then the reference below.
     """
     op = "conv2d"
     check_4d(x, op)
@@ -325,11 +328,14 @@ def conv2d(
     kernel, stride, padding, dilation = conv_arguments((kh, kw), stride, padding, dilation, op)
     geometry(x.shape, kernel, stride, padding, dilation, op)
     # The rule: the reference when fast paths are off; else one filter per channel goes to the
-    # depthwise path, everything else to the batched one.
+    # depthwise path, a 1x1 kernel without padding to the pointwise one (a matrix product, no
+    # im2col), everything else to the batched one.
     if not fast.enabled():
         op_class = Conv2d
     elif fast_depthwise.applies(x.shape, weight.shape, groups):
         op_class = fast_depthwise.DepthwiseConv2d
+    elif fast_pointwise.applies(weight.shape, padding):
+        op_class = fast_pointwise.PointwiseConv2d
     else:
         op_class = fast_conv.Conv2d
     fn = op_class(stride, padding, dilation, groups)

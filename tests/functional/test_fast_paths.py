@@ -62,6 +62,7 @@ CONV_CASES = [
     ((7, 2, 7, 7), (3, 2, 3, 3), dict(dilation=2)),
     ((6, 3, 5, 4), (4, 3, 2, 3), dict(padding=(1, 0, 2, 1))),
     ((6, 3, 4, 4), (5, 3, 1, 1), dict()),
+    ((7, 4, 5, 6), (6, 2, 1, 1), dict(groups=2, stride=2)),
 ]
 
 
@@ -130,6 +131,10 @@ def test_small_images_in_training_lie_batch_innermost_through_relu_and_pooling(d
     assert batch_inner(y.data) and batch_inner(F.relu(y).data)
     pooled = F.max_pool2d(F.relu(y), 2)
     assert type(pooled.creator).__name__ == "WindowedMaxPool2d" and batch_inner(pooled.data)
+    pointwise = F.conv2d(y, mdl.tensor(rng.standard_normal((5, 4, 1, 1)), device=device))  # a ResNet shortcut
+    assert type(pointwise.creator).__name__ == "PointwiseConv2d" and batch_inner(pointwise.data)
+    if device == "cpu":
+        assert np.shares_memory(pointwise.creator.X, y.data)  # the conv output's memory, read as it lies
     odd = [rng.standard_normal((9, 3, 7, 7))] + arrays[1:]  # 7 = 3 windows of 2 and one row left over
     for inputs in (arrays, odd):
         for kernel, stride in ((2, 2), (2, 3), (3, 2), (3, 1)):
@@ -271,7 +276,7 @@ def test_over_batch_covers_the_batch_in_order(monkeypatch):
         threads.thread_count()
 
 
-@pytest.mark.parametrize("tile_bytes", [1, 700, 2**18])  # one channel a block, three, all of them
+@pytest.mark.parametrize("tile_bytes", [1, 3000, 2**19])  # one channel a block, two, all of them
 def test_depthwise_in_cache_sized_blocks_equals_the_reference(monkeypatch, tile_bytes):
     from minidl.functional.fast import depthwise
 
@@ -380,3 +385,160 @@ def test_batch_norm_training_fast_path_equals_the_reference(affine, batch, wants
         results.append([y.data, mean, var] + [np.zeros(1) if gr is None else gr for gr in grads])
     for k, (a, r) in enumerate(zip(*results)):
         np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-12, err_msg=f"output {k}")
+
+
+# ---- the 1x1 (pointwise) and depthwise paths: every option, every needs_input_grad, both dtypes
+def run_both_with(fn, arrays, device, wants, dtype=np.float64):
+    """run_both, with only the inputs flagged in ``wants`` requiring a gradient (None for the others)."""
+    results = []
+    for on in (True, False):
+        previous = fast.enabled()
+        fast.set_enabled(on)
+        try:
+            tensors = [mdl.tensor(a.astype(dtype), requires_grad=want, device=device) for a, want in zip(arrays, wants)]
+            y = fn(*tensors)
+            gy = np.random.default_rng(0).standard_normal(y.shape).astype(dtype)
+            y.backward(mdl.tensor(gy, device=device))
+            grads = [None if t.grad is None else backend.to_numpy(t.grad) for t in tensors]
+            assert [g is not None for g in grads] == list(wants)
+            results.append([backend.to_numpy(y.data)] + grads)
+        finally:
+            fast.set_enabled(previous)
+    return results
+
+
+def assert_same_with(results, dtype):
+    (fast_out, *fast_grads), (ref_out, *ref_grads) = results
+    rtol, atol = (1e-11, 1e-12) if dtype == np.float64 else (1e-4, 1e-4)
+    assert fast_out.dtype == ref_out.dtype == dtype
+    np.testing.assert_allclose(fast_out, ref_out, rtol=rtol, atol=atol, err_msg="forward")
+    for k, (a, b) in enumerate(zip(fast_grads, ref_grads)):
+        if a is not None:
+            assert a.dtype == dtype
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"gradient of input {k}")
+
+
+WANTS = [(True, True, True), (True, False, False), (False, True, True), (False, False, True), (True, True, False)]
+
+POINTWISE_CASES = [  # (x shape, w shape, options): all go to fast/pointwise.py
+    ((3, 6, 5, 4), (4, 6, 1, 1), dict()),
+    ((3, 6, 7, 6), (4, 6, 1, 1), dict(stride=2)),                    # ResNet's shortcut
+    ((2, 6, 7, 5), (5, 6, 1, 1), dict(stride=(1, 3), dilation=2)),   # dilation does nothing to a 1x1
+    ((3, 6, 5, 5), (4, 3, 1, 1), dict(groups=2)),
+    ((2, 6, 5, 6), (9, 2, 1, 1), dict(groups=3, stride=2)),
+    ((1, 6, 4, 4), (4, 6, 1, 1), dict()),                            # one sample
+    ((0, 6, 4, 4), (4, 6, 1, 1), dict(stride=2)),                    # an empty batch
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("wants", WANTS, ids=[str(w) for w in WANTS])
+@pytest.mark.parametrize("x_shape, w_shape, options", POINTWISE_CASES, ids=[str(c[2]) for c in POINTWISE_CASES])
+def test_pointwise_fast_equals_reference(device, x_shape, w_shape, options, wants, dtype):
+    rng = np.random.default_rng(13)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    fast.set_enabled(True)
+    probe = F.conv2d(*[mdl.tensor(a, requires_grad=True) for a in arrays], **options)
+    assert type(probe.creator).__name__ == "PointwiseConv2d"
+    assert_same_with(run_both_with(lambda x, w, b: F.conv2d(x, w, b, **options), arrays, device, wants, dtype), dtype)
+    if any(wants[:2]):  # without a bias: the Function gets two inputs
+        assert_same_with(run_both_with(lambda x, w: F.conv2d(x, w, **options), arrays[:2], device, wants[:2], dtype),
+                         dtype)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(stride=2), dict(groups=2, stride=(2, 1))], ids=str)
+@pytest.mark.parametrize("wants", WANTS, ids=[str(w) for w in WANTS])
+def test_pointwise_on_a_conv_output_equals_reference(device, options, wants):
+    """x lying as (C, N, H, W) (a fast conv's output): one product for the whole batch, the same numbers."""
+    rng = np.random.default_rng(14)
+    arrays = [rng.standard_normal((3, 4, 8, 7)), rng.standard_normal((6, 4, 3, 3)),
+              rng.standard_normal((4, 6 // options.get("groups", 1), 1, 1)), rng.standard_normal(4)]
+    fast.set_enabled(True)
+    h = F.conv2d(mdl.tensor(arrays[0]), mdl.tensor(arrays[1]))
+    assert h.data.strides[1] > h.data.strides[0]  # channels outer
+    assert type(F.conv2d(h, mdl.tensor(arrays[2], requires_grad=True), **options).creator).__name__ == "PointwiseConv2d"
+
+    def fn(x, w3, w1, b):
+        return F.conv2d(F.conv2d(x, w3), w1, b, **options) ** 2  # the square: a gradient in (O, N, H, W) order
+
+    assert_same_with(run_both_with(fn, arrays, device, (True, True) + wants[1:]), np.float64)
+
+
+def test_pointwise_rule_leaves_padded_and_larger_kernels_to_the_others():
+    fast.set_enabled(True)
+    x = mdl.tensor(np.ones((2, 4, 5, 5)))
+    name = lambda w, **o: type(F.conv2d(x, mdl.tensor(np.ones(w), requires_grad=True), **o).creator).__name__  # noqa: E731
+    assert name((3, 4, 1, 1)) == "PointwiseConv2d"
+    assert name((3, 4, 1, 1), padding=1) == "Conv2d"          # a border of bias only: the general path
+    assert name((3, 4, 1, 1), padding=(0, 0, 0, 1)) == "Conv2d"
+    assert name((3, 4, 1, 3)) == "Conv2d"
+    assert name((4, 1, 1, 1), groups=4) == "DepthwiseConv2d"   # one filter per channel: depthwise first
+
+
+DEPTHWISE_CASES = [
+    ((3, 4, 7, 6), (4, 1, 3, 3), dict(padding=1)),
+    ((3, 4, 9, 8), (4, 1, 3, 3), dict(padding=1, stride=2)),              # MobileNet's downsampling
+    ((2, 3, 10, 9), (3, 1, 5, 5), dict(padding=2, stride=(2, 3))),
+    ((2, 3, 11, 10), (3, 1, 3, 2), dict(padding=(1, 2, 0, 3), stride=2, dilation=(2, 3))),
+    ((2, 3, 6, 6), (3, 1, 2, 2), dict(padding="same")),                   # an even kernel: more after than before
+    ((2, 3, 5, 5), (3, 1, 1, 1), dict()),                                 # a 1x1 depthwise
+    ((0, 3, 5, 5), (3, 1, 3, 3), dict(padding=1)),                        # an empty batch
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("wants", WANTS, ids=[str(w) for w in WANTS])
+@pytest.mark.parametrize("x_shape, w_shape, options", DEPTHWISE_CASES, ids=[str(c[2]) for c in DEPTHWISE_CASES])
+def test_depthwise_fast_equals_reference(device, x_shape, w_shape, options, wants, dtype):
+    rng = np.random.default_rng(15)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    g = x_shape[1]
+    assert_same_with(run_both_with(lambda x, w, b: F.conv2d(x, w, b, groups=g, **options), arrays, device, wants,
+                                   dtype), dtype)
+    if any(wants[:2]):  # without a bias: the Function gets two inputs
+        assert_same_with(run_both_with(lambda x, w: F.conv2d(x, w, groups=g, **options), arrays[:2], device,
+                                       wants[:2], dtype), dtype)
+
+
+@pytest.mark.parametrize("count", ["1", "2", "3"])
+@pytest.mark.parametrize("tile_bytes", [1, 3000, 2**19])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_blocks_and_threads_equal_the_reference(monkeypatch, count, tile_bytes, stride):
+    """One channel a block, two, all of them; the samples on 1, 2 or 3 threads (weight gradients summed)."""
+    from minidl.functional.fast import depthwise
+
+    monkeypatch.setattr(depthwise, "TILE_BYTES", tile_bytes)
+    monkeypatch.setenv("MINIDL_NUM_THREADS", count)
+    rng = np.random.default_rng(16)
+    arrays = [rng.standard_normal((7, 5, 6, 6)), rng.standard_normal((5, 1, 3, 3)), rng.standard_normal(5)]
+    assert_same(run_both(lambda x, w, b: F.conv2d(x, w, b, padding=1, stride=stride, groups=5), arrays, "cpu"))
+
+
+@pytest.mark.parametrize("case", ["pointwise", "pointwise groups stride", "depthwise", "depthwise stride dilation"])
+def test_fast_paths_pass_gradcheck(case):
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((2, 4, 5, 6))
+    fast.set_enabled(True)
+    w, options = {
+        "pointwise": ((3, 4, 1, 1), dict()),
+        "pointwise groups stride": ((6, 2, 1, 1), dict(groups=2, stride=2)),
+        "depthwise": ((4, 1, 3, 3), dict(groups=4, padding=1)),
+        "depthwise stride dilation": ((4, 1, 3, 2), dict(groups=4, padding=(1, 0, 2, 1), stride=2, dilation=(1, 2))),
+    }[case]
+    inputs = [x, rng.standard_normal(w), rng.standard_normal(w[0])]
+    assert mdl.gradcheck(lambda a, b, c: F.conv2d(a, b, c, **options), inputs)
+
+
+def test_depthwise_and_pointwise_outputs_lie_channels_outer():
+    """As fast/conv.py's: (N, C, H, W) views of (C, N, H, W) memory, so a 1x1 conv after them copies nothing."""
+    from minidl.functional.fast.layout import channels_outer
+
+    fast.set_enabled(True)
+    rng = np.random.default_rng(18)
+    x = mdl.tensor(rng.standard_normal((3, 4, 6, 6)), requires_grad=True)
+    dw = F.conv2d(x, mdl.tensor(rng.standard_normal((4, 1, 3, 3))), padding=1, groups=4)
+    pw = F.conv2d(dw, mdl.tensor(rng.standard_normal((5, 4, 1, 1))))
+    assert channels_outer(dw.data) and channels_outer(pw.data)
+    assert type(pw.creator).__name__ == "PointwiseConv2d" and np.shares_memory(pw.creator.X, dw.data)
+    pw.sum().backward()
+    assert x.grad.shape == x.shape and not channels_outer(x.grad)  # x's gradient in x's order

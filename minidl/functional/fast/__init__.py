@@ -11,12 +11,16 @@ function chooses it by a rule that is written in that function:
 op              fast path                       taken when
 ==============  ==============================  ==========================================
 conv2d          :mod:`.conv` (batch side by     fast paths are on (every input but
-                side, chunked by memory; by     depthwise ones); cache-sized chunks when
-                cache when not kept; the        the weights want no gradient (inference);
-                batch innermost for small       the batch innermost when it goes whole and
-                images)                         is longer than an output row
+                side, chunked by memory; by     depthwise and unpadded 1x1 ones);
+                cache when not kept; the        cache-sized chunks when the weights want no
+                batch innermost for small       gradient (inference); the batch innermost
+                images)                         when it goes whole and is longer than an
+                                                output row
 conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
                 shifted multiply-adds)          = out_channels (one filter per channel)
+conv2d          :mod:`.pointwise` (one matrix   fast paths are on, the kernel is 1x1, no
+                product over the channels, no   padding, not depthwise (any stride, groups)
+                im2col)
 batch_norm      :mod:`.norm` (eval: one         fast paths are on, the running statistics are
                 multiply-add, batch on threads) used (eval), the input is a NumPy batch
 batch_norm      :mod:`.norm` ``BatchNormTrain`` fast paths are on, the batch's statistics, a

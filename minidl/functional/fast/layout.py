@@ -63,7 +63,13 @@ def new_image(xp, shape: tuple, dtype, order: Any = PLAIN, value: Optional[float
         out = xp.empty(memory_shape, dtype=dtype)
     else:
         out = xp.zeros(memory_shape, dtype=dtype) if value == 0 else xp.full(memory_shape, value, dtype=dtype)
-    return out.transpose(tuple(order.index(axis) for axis in range(4)))
+    return out.transpose(from_memory(order))
+
+
+def from_memory(order: tuple) -> tuple:
+    """The axes that turn an array laid out in ``order``'s memory shape back into (N, C, H, W):
+    ``m.transpose(from_memory(order))`` undoes ``a.transpose(order)``."""
+    return tuple(order.index(axis) for axis in range(4))
 
 
 def pad_like(x: Any, padding, value: float = 0.0, order: Any = None) -> Any:
