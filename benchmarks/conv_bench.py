@@ -1,7 +1,7 @@
 """Convolutions, minidl against PyTorch's CPU build, side by side in one run.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/conv_bench.py [--quick]
-        [--only seed,memory,epoch,resnet,depthwise,pointwise] [--processes]
+        [--only seed,memory,epoch,resnet,depthwise,pointwise] [--in-process]
 
 (The script re-runs itself without those two variables when they are set:
 they select an older OpenBLAS kernel that slows a current NumPy.)
@@ -31,15 +31,16 @@ and, against torchvision's definitions (issue 13's targets in brackets):
 ``--only`` runs some of the parts (seed: the seed convnet's step, forward and
 GFLOP/s; memory; epoch; resnet; depthwise; pointwise).
 
-Repetitions are interleaved (minidl, PyTorch, minidl, ...) so that a slow
-phase of a shared machine hits both; medians with their ranges are printed
-and a row is appended to benchmarks/RESULTS.md. With ``--processes`` the
-ResNet, depthwise and 1x1 figures are measured instead in fresh processes,
-one framework each, alternating (minidl, PyTorch, minidl, ...): in one
-process the two can disturb each other (OpenBLAS's and PyTorch's OpenMP
-threads keep spinning for a while after their work). The notes of the row
-say which way it was made. Without PyTorch the comparison columns say so and
-minidl is measured alone.
+Every timing runs each framework in fresh processes of its own, alternating
+(minidl, PyTorch, minidl, ...) for three rounds, so that a slow phase of a
+shared machine hits both: in one process the two disturb each other
+(OpenBLAS's and PyTorch's OpenMP threads keep spinning for a while after
+their work; PyTorch's seed-convnet step took four times its time alone).
+``--in-process`` interleaves them in this process instead. The epoch runs in
+this process, one framework after the other. Medians with their ranges are
+printed and a row is appended to benchmarks/RESULTS.md; its notes say which
+way it was made. Without PyTorch the comparison columns say so and minidl is
+measured alone.
 """
 from __future__ import annotations
 
@@ -389,6 +390,9 @@ def conv_setup(framework: str, x_shape, w_shape, seed: int = 0, **options):
 DEPTHWISE = dict(x_shape=(32, 144, 56, 56), w_shape=(144, 1, 3, 3), padding=1, groups=144)
 # name -> (part of --only, the table's label, setup(framework), repetitions as a fraction of --repeat, target)
 FIGURES = {
+    "seed-train": ("seed", "seed convnet train step, batch 128 (ms)",
+                   lambda fw: (minidl_setup if fw == "minidl" else torch_setup)(128)[1], 1.0, None),
+    "seed-forward": ("seed", "seed convnet forward, batch 1000 (ms)", lambda fw: forward_fns(1000)[fw], 0.5, None),
     "resnet-train": ("resnet", "ResNet-18 train step, batch 64 of 3x32x32, SGD momentum (ms)",
                      resnet_train_setup, 0.5, 1.3),
     "resnet-forward": ("resnet", "ResNet-18 forward 224x224, batch 16, eval (ms)", resnet_forward_setup, 0.34, 1.2),
@@ -434,8 +438,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--only", default=",".join(PARTS),
                         help=f"comma-separated parts to run, of {', '.join(PARTS)} (default: all)")
-    parser.add_argument("--processes", action="store_true",
-                        help="measure ResNet, depthwise and 1x1 in fresh processes, alternating (not interleaved)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="time the figures interleaved in this process (by default each framework runs in "
+                             "fresh processes, alternating: in one process PyTorch's seed-convnet step took 4x "
+                             "its time alone)")
     parser.add_argument("--default-allocator", action="store_true",
                         help="leave glibc's allocator as it is (else keep_freed_memory() for both frameworks)")
     parser.add_argument("--memory-child", choices=["minidl", "pytorch"], help=argparse.SUPPRESS)
@@ -484,14 +490,6 @@ def main() -> None:
     mb = lambda n: f"{n / 2**20:.1f}"  # noqa: E731
     header = ["measure", "minidl", "pytorch", "minidl / pytorch", "target"]
     rows = []
-    if "seed" in only:
-        steps = {"minidl": minidl_setup(128)[1]}
-        if torch is not None:
-            steps["pytorch"] = torch_setup(128)[1]
-        train = interleaved(steps, repeat=args.repeat, warmup=3)
-        fwd = interleaved(forward_fns(1000), repeat=max(5, args.repeat // 2), warmup=2)
-        rows += [timing_row("seed convnet train step, batch 128 (ms)", train),
-                 timing_row("seed convnet forward, batch 1000 (ms)", fwd)]
     if "memory" in only:
         mem = {"minidl": memory("minidl")}
         if torch is not None:
@@ -519,7 +517,12 @@ def main() -> None:
     for name, (part, label, _, _, target) in FIGURES.items():
         if part in only:
             fws = resnet_frameworks if part == "resnet" else frameworks
-            rows.append(timing_row(label, figure_times(name, fws, args.repeat, args.processes), f"<= {target}x"))
+            times = figure_times(name, fws, args.repeat, not args.in_process)
+            if part == "seed":  # the seed convnet's rows first
+                rows.insert(sum(row[0].startswith("seed convnet") and "(ms)" in row[0] for row in rows),
+                            timing_row(label, times))
+            else:
+                rows.append(timing_row(label, times, f"<= {target}x"))
     if "seed" in only:
         peak = matmul_peak()
         for name, rate in conv_rates(128):
@@ -528,13 +531,14 @@ def main() -> None:
         rows.append(["NumPy float32 matmul peak (GFLOP/s)", f"{peak:.0f}", "", "", ""])
     print()
     print_table(header, rows)
-    figures_made = ("ResNet-18, depthwise and 1x1 figures: each framework in its own fresh process, alternating "
-                    "(3 rounds)" if args.processes else "all timings interleaved in one process")
+    figures_made = ("timings interleaved in one process" if args.in_process else
+                    "each timing's frameworks in fresh processes of their own, alternating (3 rounds); "
+                    "the epoch in this process, one framework after the other")
     append_results(
         "conv_bench: seed convnet, ResNet-18, depthwise and 1x1 convolutions, minidl vs PyTorch CPU",
         header, rows, notes=f"{n_threads} threads for both"
         + (f" (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']})" if "OPENBLAS_NUM_THREADS" in os.environ else "")
-        + "; medians (min-max) of interleaved repetitions; "
+        + "; medians (min-max); "
         f"{figures_made}; "
         "run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (the script re-executes itself without them); "
         + ("glibc's default allocator" if args.default_allocator
