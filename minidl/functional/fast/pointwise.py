@@ -11,11 +11,11 @@ The whole batch is *one* product, with the channels as the rows of x::
 
     Y (O, N*L) = W (O, C) @ X (C, N*L)        gW = G @ X^T        gX = W^T @ G
 
-The pixels' order is :mod:`.conv`'s, by its rule: (N, H, W), the x of
-(C, N, H, W) memory, or, when the batch is longer than an output row,
-(H, W, N), the x of (C, H, W, N) memory (:mod:`.layout`). When x lies so
+The pixels' order follows x's memory (:mod:`.layout`): (H, W, N) when x
+lies as (C, H, W, N), as the small images of :mod:`.conv`'s training path
+do, and (N, H, W) otherwise, the x of (C, N, H, W) memory. When x lies so
 (the fast convolutions' outputs do, and so do this path's) X is x as it
-lies, no copy; a batch in another order is transposed into it once. The
+lies, no copy; a plain batch is transposed into (C, N, H, W) once. The
 result is returned as the (N, O, H, W) view of memory in the same order, so
 the next convolution (and a residual sum with a 3x3 branch) reads it without
 a copy, and the gradient that comes back in that order is G as it lies.
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from ...autograd import Function
 from ...backend import get_array_module
-from .layout import BATCH_INNER, CHANNELS_OUTER, from_memory
+from .layout import BATCH_INNER, CHANNELS_OUTER, batch_inner, from_memory
 
 
 def applies(w_shape: tuple, padding) -> bool:
@@ -68,7 +68,7 @@ class PointwiseConv2d(Function):
         xs = x if (sh, sw) == (1, 1) else x[:, :, ::sh, ::sw]  # (N, C, OH, OW), a view
         oh, ow = xs.shape[2:]
         self.x_shape, self.w, self.out_hw = x.shape, w, (oh, ow)
-        self.order = BATCH_INNER if n > ow else CHANNELS_OUTER  # fast/conv.py's rule
+        self.order = BATCH_INNER if batch_inner(x) else CHANNELS_OUTER  # the input's, when it is a conv's
         w_mat = w.reshape(g, o // g, c // g)  # (g, O/g, C/g)
         # (N, C, OH, OW) -> memory order (C first) -> (g, C/g, pixels): free when x lies so (and no stride)
         self.X = xp.ascontiguousarray(xs.transpose(self.order)).reshape(g, c // g, n * oh * ow)
