@@ -281,28 +281,12 @@ def epoch_times(x, t) -> dict:
 
 # ------------------------------------------------------------------ ResNet-18, depthwise, 1x1
 def torchvision_models():
-    """``torchvision.models``; when its C extension does not load (a CUDA-linked wheel next to
-    PyTorch's CPU build), its pure-Python model definitions without the package's ``__init__``
-    (as tests/models/torch_reference.py does). None without torchvision."""
-    import importlib
-    import importlib.util
-    import types
+    """``torchvision.models`` (its pure-Python definitions when the C extension does not load,
+    see tests/models/torch_reference.py); None without torchvision."""
+    sys.path.insert(0, str(ROOT / "tests" / "models"))
+    from torch_reference import load_torchvision_models
 
-    try:
-        import torchvision.models as models
-
-        return models
-    except ImportError:
-        return None
-    except (OSError, RuntimeError):  # the C extension does not load: the models do not need it
-        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-            del sys.modules[name]
-        spec = importlib.util.find_spec("torchvision")
-        stub = types.ModuleType("torchvision")
-        stub.__path__ = list(spec.submodule_search_locations)
-        stub._is_tracing = lambda: False
-        sys.modules["torchvision"] = stub
-        return importlib.import_module("torchvision.models")
+    return load_torchvision_models()
 
 
 def resnet_train_setup(framework: str, batch: int = 64, seed: int = 0):

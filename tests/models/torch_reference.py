@@ -24,13 +24,23 @@ def torch_or_skip():
 
 
 def torchvision_models():
+    """``torchvision.models`` (see the module docstring); the test skips without torch or torchvision."""
     torch_or_skip()
+    models = load_torchvision_models()
+    if models is None:
+        pytest.skip("torchvision is not installed")
+    return models
+
+
+def load_torchvision_models():
+    """``torchvision.models``, or its pure-Python model definitions when the C extension does not
+    load; None without torchvision (the benchmarks use this one: it never skips)."""
     try:
         import torchvision.models as models
 
         return models
     except ImportError:
-        pytest.skip("torchvision is not installed")
+        return None
     except (OSError, RuntimeError):  # the C extension does not load: the models do not need it
         for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
             del sys.modules[name]
