@@ -387,6 +387,26 @@ def test_batch_norm_training_fast_path_equals_the_reference(affine, batch, wants
         np.testing.assert_allclose(a, r, rtol=1e-10, atol=1e-12, err_msg=f"output {k}")
 
 
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_training_fast_path_passes_gradcheck(affine):
+    """BatchNormTrain's gradients against finite differences, in float64: batch norm of a conv output
+    (batch-innermost), the conv's weights fixed, every input of the pair checked."""
+    rng = np.random.default_rng(16)
+    fast.set_enabled(True)
+    w = mdl.tensor(rng.standard_normal((3, 2, 3, 3)))
+    paths = []
+
+    def fn(x, *gamma_beta):
+        y = F.batch_norm(F.conv2d(x, w), None, None, *gamma_beta, training=True)
+        if y.creator is not None:  # (the finite differences run without a graph)
+            paths.append(type(y.creator).__name__)
+        return y
+
+    params = [rng.standard_normal(3), rng.standard_normal(3)] if affine else []
+    assert mdl.gradcheck(fn, [rng.standard_normal((6, 2, 5, 5))] + params)
+    assert paths and set(paths) == {"BatchNormTrain"}
+
+
 # ---- the 1x1 (pointwise) and depthwise paths: every option, every needs_input_grad, both dtypes
 def run_both_with(fn, arrays, device, wants, dtype=np.float64):
     """run_both, with only the inputs flagged in ``wants`` requiring a gradient (None for the others)."""
@@ -440,8 +460,13 @@ def test_pointwise_fast_equals_reference(device, x_shape, w_shape, options, want
     fast.set_enabled(True)
     probe = F.conv2d(*[mdl.tensor(a, requires_grad=True) for a in arrays], **options)
     assert type(probe.creator).__name__ == "PointwiseConv2d"
+    assert_same_with_and_without_bias(options, arrays, device, wants, dtype)
+
+
+def assert_same_with_and_without_bias(options, arrays, device, wants, dtype):
+    """conv2d(x, w, b, **options) on both paths, then without the bias (the Function gets two inputs)."""
     assert_same_with(run_both_with(lambda x, w, b: F.conv2d(x, w, b, **options), arrays, device, wants, dtype), dtype)
-    if any(wants[:2]):  # without a bias: the Function gets two inputs
+    if any(wants[:2]):
         assert_same_with(run_both_with(lambda x, w: F.conv2d(x, w, **options), arrays[:2], device, wants[:2], dtype),
                          dtype)
 
@@ -492,12 +517,7 @@ DEPTHWISE_CASES = [
 def test_depthwise_fast_equals_reference(device, x_shape, w_shape, options, wants, dtype):
     rng = np.random.default_rng(15)
     arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
-    g = x_shape[1]
-    assert_same_with(run_both_with(lambda x, w, b: F.conv2d(x, w, b, groups=g, **options), arrays, device, wants,
-                                   dtype), dtype)
-    if any(wants[:2]):  # without a bias: the Function gets two inputs
-        assert_same_with(run_both_with(lambda x, w: F.conv2d(x, w, groups=g, **options), arrays[:2], device,
-                                       wants[:2], dtype), dtype)
+    assert_same_with_and_without_bias(dict(options, groups=x_shape[1]), arrays, device, wants, dtype)
 
 
 @pytest.mark.parametrize("count", ["1", "2", "3"])
