@@ -14,7 +14,17 @@ import minidl as mdl
 import minidl.nn.functional as F
 from minidl import backend
 from minidl.functional import fast
+from minidl.functional.fast import threads
 from minidl.functional.fast.conv import get_memory_budget, memory_budget
+
+
+@pytest.fixture(autouse=True)
+def split_even_small_work(monkeypatch):
+    """Every case here shares its work out over the threads (the test arrays are small), so each
+    fast path is checked threaded too, with the machine's default count or the case's own."""
+    monkeypatch.setattr(threads, "MIN_SIZE", 0)
+    monkeypatch.setattr(threads, "MIN_PRODUCT", 0)
+    monkeypatch.setattr(threads, "MIN_BLOCK", 1)
 
 
 def run_both(fn, arrays, device, upstream_seed=0):
@@ -257,23 +267,146 @@ def test_conv2d_in_chunks_with_asymmetric_padding_equals_the_reference(device):
     assert_same(results)
 
 
-# ---- splitting the batch over threads (fast/threads.py)
-def test_over_batch_covers_the_batch_in_order(monkeypatch):
-    from minidl.functional.fast import threads
+# ---- one pool of threads (fast/threads.py)
+def test_over_rows_covers_the_rows_in_order_one_slice_a_thread(monkeypatch):
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
+    parts = threads.over_rows(lambda rows: (rows.start, rows.stop), 10, np)
+    assert parts == [(0, 3), (3, 6), (6, 10)]  # consecutive, no gap, no overlap, in order
+    assert threads.over_rows(lambda rows: rows, 10, mdl.strict) == [slice(0, 10)]  # not NumPy: one call
+    assert threads.over_rows(lambda rows: rows, 5, np, min_rows=2) == [slice(0, 2), slice(2, 5)]  # 2 rows a thread
+    monkeypatch.setattr(threads, "MIN_SIZE", 100)
+    assert threads.over_rows(lambda rows: rows, 10, np, size=99) == [slice(0, 10)]  # too little work to share
+    assert len(threads.over_rows(lambda rows: rows, 10, np, size=100)) == 3
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "1")
+    assert threads.over_rows(lambda rows: rows, 10, np) == [slice(0, 10)]
+
+
+def test_over_rows_runs_the_parts_on_several_threads_at_once(monkeypatch):
+    import threading
+
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "2")
+    barrier = threading.Barrier(2, timeout=10)  # passes only when both parts run at the same time
+
+    def part(rows):
+        barrier.wait()
+        return threading.get_ident()
+
+    first, second = threads.over_rows(part, 2, np, min_rows=1)
+    assert first == threading.get_ident() and second != first  # the caller takes the first slice
+
+
+def test_over_rows_waits_for_every_part_and_raises_the_error(monkeypatch):
+    import time
 
     monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
-    parts = threads.over_batch(lambda rows: (rows.start, rows.stop), 10, np)
-    assert parts[0][0] == 0 and parts[-1][1] == 10 and len(parts) == 6
-    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:]))  # consecutive, no gap, no overlap
-    assert threads.over_batch(lambda rows: rows, 10, mdl.strict) == [slice(0, 10)]  # not NumPy: one call
-    monkeypatch.setenv("MINIDL_NUM_THREADS", "1")
-    assert threads.over_batch(lambda rows: rows, 10, np) == [slice(0, 10)]
-    assert threads.thread_count() == 1
-    monkeypatch.delenv("MINIDL_NUM_THREADS")
-    assert threads.thread_count() == 1  # the default (measured: more did not pay here)
-    monkeypatch.setenv("MINIDL_NUM_THREADS", "two")
-    with pytest.raises(ValueError, match="MINIDL_NUM_THREADS must be a whole number >= 1, got 'two'"):
-        threads.thread_count()
+    finished = []
+
+    def part(rows):
+        if rows.start == 0:
+            raise ValueError("part 0 failed")
+        time.sleep(0.05)
+        finished.append(rows.start)
+
+    with pytest.raises(ValueError, match="part 0 failed"):
+        threads.over_rows(part, 3, np, min_rows=1)
+    assert sorted(finished) == [1, 2]  # the others had finished writing before the error came out
+
+    def failing_worker(rows):
+        if rows.start:
+            raise KeyError("worker failed")
+
+    with pytest.raises(KeyError, match="worker failed"):
+        threads.over_rows(failing_worker, 3, np, min_rows=1)
+
+
+def test_a_part_that_splits_again_runs_its_rows_in_its_own_thread(monkeypatch):
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "2")
+    inner = threads.over_rows(lambda rows: threads.over_rows(lambda r: r, 8, np, min_rows=1), 2, np, min_rows=1)
+    assert inner == [[slice(0, 8)], [slice(0, 8)]]  # no pool inside the pool: no deadlock
+
+
+def test_thread_count_from_the_setting_the_environment_or_the_cores(monkeypatch):
+    monkeypatch.delenv("MINIDL_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert threads.thread_count() == threads._cores()  # threadpoolctl is installed with the test tools
+    monkeypatch.setattr(threads, "_blas_control", lambda: False)
+    assert threads.thread_count() == 1  # without it the BLAS keeps its own threads: none of ours
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    assert threads.thread_count() == 4  # as PyTorch reads it
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
+    assert threads.thread_count() == 3  # minidl's own comes first
+    threads.set_num_threads(5)
+    try:
+        assert threads.thread_count() == 5
+    finally:
+        threads.set_num_threads(None)
+    assert threads.thread_count() == 3
+    for name in ("MINIDL_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.setenv(name, "two")
+        with pytest.raises(ValueError, match=f"{name} must be a whole number >= 1, got 'two'"):
+            threads.thread_count()
+        monkeypatch.delenv(name)
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="set_num_threads takes a whole number >= 1"):
+            threads.set_num_threads(bad)
+
+
+def test_the_blas_keeps_to_one_thread_while_the_pool_works_and_gets_its_threads_back():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    threads.set_num_threads(1)
+    before = blas_threads()
+    threads.set_num_threads(2)
+    try:
+        threads.over_rows(lambda rows: None, 2, np, min_rows=1)
+        assert set(blas_threads()) == {1}
+    finally:
+        threads.set_num_threads(1)  # 1: the BLAS's threads given back
+    assert blas_threads() == before
+    threads.set_num_threads(None)
+
+
+def _child_splits(queue):
+    queue.put(threads.over_rows(lambda rows: (rows.start, rows.stop), 4, np, min_rows=1))
+
+
+def test_the_pool_is_made_again_in_a_forked_child(monkeypatch):
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this system")
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "2")
+    threads.over_rows(lambda rows: None, 2, np, min_rows=1)  # the parent's pool exists
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_child_splits, args=(queue,))
+    child.start()
+    assert queue.get(timeout=30) == [(0, 2), (2, 4)]  # a copied pool has no threads: it would hang
+    child.join(timeout=30)
+    assert child.exitcode == 0
+
+
+@pytest.mark.parametrize("shapes, transposed, split", [
+    (((6, 5), (5, 300)), False, True),          # by columns
+    (((300, 5), (5, 6)), True, True),           # by rows, a transposed operand
+    (((2, 3, 4000), (2, 4000, 5)), False, True),  # by the sum (a weight gradient), a leading group axis
+    (((3, 4), (4, 2)), False, False),           # too small: one product
+])
+def test_matmul_on_threads_equals_one_product(monkeypatch, shapes, transposed, split):
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
+    monkeypatch.setattr(threads, "MIN_PRODUCT", 1 if split else 10**9)
+    rng = np.random.default_rng(30)
+    a, b = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    if transposed:
+        a = np.ascontiguousarray(a.T).T  # a view that the BLAS reads transposed
+    calls = []
+    split_rows = threads.over_rows
+    monkeypatch.setattr(threads, "over_rows", lambda part, *args, **kw: calls.append(1) or split_rows(part, *args, **kw))
+    np.testing.assert_allclose(threads.matmul(a, b), a @ b, rtol=1e-12, atol=1e-12)
+    assert bool(calls) == split  # split exactly when it is large enough
 
 
 @pytest.mark.parametrize("tile_bytes", [1, 3000, 2**19])  # one channel a block, two, all of them

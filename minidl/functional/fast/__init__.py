@@ -43,11 +43,11 @@ Memory layouts (:mod:`.layout`): the convolution returns its output in the
 memory order its next ops run fastest on, and the ops after it allocate in
 that order too.
 
-Elementwise loops that NumPy runs on one core can be split over the batch in
-threads (:mod:`.threads`): the depthwise convolution's multiply-adds, ReLU,
-max pooling, batch norm in eval. ``MINIDL_NUM_THREADS`` sets how many; the
-default is 1, because on the 2-core machines here more did not pay (measured
-in that module's docstring).
+Every large pass runs on all cores, over one pool of threads (:mod:`.threads`):
+the matrix products, im2col and col2im, the depthwise multiply-adds, ReLU,
+max pooling and batch norm, each thread a block of memory (the channels of a
+conv output), the BLAS kept to one thread meanwhile. ``MINIDL_NUM_THREADS``
+(or ``threads.set_num_threads``) sets how many; by default, the cores.
 
 ``tests/functional/test_fast_paths.py`` checks every fast path against its
 reference on every option, on every backend. Turning fast paths off runs the

@@ -39,6 +39,11 @@ changes that matter for speed:
   back. Measured on ResNet-18's forward at 224x224 (batch 16, 2 cores):
   0.75 s with whole column matrices, 0.58 s with 8 MB chunks.
 
+* **Every core.** im2col's copy and col2im's adds take a block of channels
+  per thread, the products are split by :func:`.threads.matmul`, and where
+  chunks are not kept each thread builds and multiplies chunks of its own
+  (:mod:`.threads`, the BLAS on one thread meanwhile).
+
 im2col here is one ``as_strided`` view of the six axes and one copy; col2im
 adds one strided slice per kernel offset, as in the reference.
 ``tests/functional/test_fast_paths.py`` checks this path against the
@@ -55,6 +60,7 @@ from ...backend import get_array_module
 from ...grad_mode import is_grad_enabled
 from .._windows import geometry
 from .layout import BATCH_INNER, CHANNELS_OUTER, new_image, pad_like
+from .threads import matmul, over_rows
 
 # ------------------------------------------------------------ memory budget
 _memory_budget = 256 * 2**20  # bytes a column matrix may take before we chunk
@@ -109,7 +115,16 @@ def im2col_6d(x, kernel, stride, padding, dilation, out_hw, batch_last: bool = F
     if batch_last:  # the batch axis after the output pixels
         shape, strides = shape[:3] + shape[4:] + shape[3:4], strides[:3] + strides[4:] + strides[3:4]
     patches = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
-    return xp.ascontiguousarray(patches)  # (C, kh, kw, N, OH, OW) or (C, kh, kw, OH, OW, N): the one copy
+    cols = xp.empty(shape, dtype=x.dtype)  # (C, kh, kw, N, OH, OW) or (C, kh, kw, OH, OW, N)
+
+    lead = 0 if c > 1 else 1  # each thread a block of channels (fast/threads.py), or of kernel rows
+
+    def part(rows):  # the one copy
+        block = (rows,) if lead == 0 else (slice(None), rows)
+        cols[block] = patches[block]
+
+    over_rows(part, shape[lead], xp, min_rows=1, size=cols.size)
+    return cols
 
 
 def col2im_6d(cols, x_shape, kernel, stride, padding, dilation, batch_last: bool = False):
@@ -138,12 +153,17 @@ def col2im_6d(cols, x_shape, kernel, stride, padding, dilation, batch_last: bool
     (pt, pb), (pl, pr) = padding
     oh, ow = cols.shape[-3:-1] if batch_last else cols.shape[-2:]
     gxpad = new_image(xp, (n, c, h + pt + pb, w + pl + pr), cols.dtype, BATCH_INNER if batch_last else CHANNELS_OUTER)
-    for i in range(kh):
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-            columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-            offset = cols[:, i, j]  # (C, N, OH, OW), or (C, OH, OW, N)
-            gxpad[:, :, rows, columns] += offset.transpose(3, 0, 1, 2) if batch_last else offset.transpose(1, 0, 2, 3)
+
+    def part(channels):  # a block of channels on each thread (fast/threads.py)
+        for i in range(kh):
+            for j in range(kw):
+                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+                columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+                offset = cols[channels, i, j]  # (C, N, OH, OW), or (C, OH, OW, N)
+                offset = offset.transpose(3, 0, 1, 2) if batch_last else offset.transpose(1, 0, 2, 3)
+                gxpad[:, channels, rows, columns] += offset
+
+    over_rows(part, c, xp, min_rows=1, size=cols.size)
     return gxpad[:, :, pt : pt + h, pl : pl + w]
 
 
@@ -187,29 +207,38 @@ class Conv2d(Function):
         self.batch_last = self.chunk is None and n > ow
         if self.batch_last:
             self.cols = self._cols(x)  # (g, C/g*kh*kw, L*N), kept for backward
-            y = xp.matmul(w_mat, self.cols).reshape(o, oh, ow, n)  # (O, OH, OW, N)
-            if b is not None:
-                y += b.reshape(o, 1, 1, 1)
+            y = matmul(w_mat, self.cols).reshape(o, oh, ow, n)  # (O, OH, OW, N)
+            _add_bias(xp, y, b)
             return y.transpose(3, 0, 1, 2)  # (N, O, OH, OW), a view
         if self.chunk is None:
             self.cols = self._cols(x)  # (g, C/g*kh*kw, N*L), kept for backward
-            y = xp.matmul(w_mat, self.cols)  # (g, O/g, N*L)
+            y = matmul(w_mat, self.cols)  # (g, O/g, N*L)
         else:  # over budget: a few samples at a time; keep x, not the columns
             self.x = x
             y = xp.empty((g, o // g, n, oh * ow), dtype=x.dtype)
-            for start in range(0, n, chunk):
-                part = slice(start, start + chunk)
-                y[:, :, part] = xp.matmul(w_mat, self._cols(x[part])).reshape(g, o // g, -1, oh * ow)
+
+            def part(chunks):  # chunks of samples
+                for start in range(chunks.start * chunk, min(n, chunks.stop * chunk), chunk):
+                    samples = slice(start, start + chunk)
+                    y[:, :, samples] = matmul(w_mat, self._cols(x[samples])).reshape(g, o // g, -1, oh * ow)
+
+            chunks = -(-n // chunk)
+            if self._kept():  # one chunk at a time (each splits its work over the threads): within budget
+                part(slice(0, chunks))
+            else:  # cache-sized chunks, not kept: each thread takes its own chunks (fast/threads.py)
+                over_rows(part, chunks, xp, min_rows=1)
         y = y.reshape(o, n, oh, ow)
-        if b is not None:
-            y += b.reshape(o, 1, 1, 1)  # in place: no new (O, N, OH, OW) array
+        _add_bias(xp, y, b)  # in place: no new (O, N, OH, OW) array
         return y.transpose(1, 0, 2, 3)  # (N, O, OH, OW), a view: see the module docstring
 
     def _budget(self) -> int:
         """Bytes of columns per chunk: the memory budget, or a cache's worth when backward
         will not need the columns (the weights want no gradient; see the module docstring)."""
-        keep_for_backward = is_grad_enabled() and self.needs_input_grad[1]
-        return get_memory_budget() if keep_for_backward else min(get_memory_budget(), CACHE_BYTES)
+        return get_memory_budget() if self._kept() else min(get_memory_budget(), CACHE_BYTES)
+
+    def _kept(self) -> bool:
+        """Whether backward will need the columns (the weights want a gradient)."""
+        return is_grad_enabled() and self.needs_input_grad[1]
 
     def _cols(self, x):
         """The column matrix of x, grouped: (g, C/g*kh*kw, n*L), its columns (n, OH, OW) or (OH, OW, n)."""
@@ -231,8 +260,8 @@ class Conv2d(Function):
         if self.batch_last:  # gy (N, O, OH, OW) -> (g, O/g, L*N): free when gy lies as (O, OH, OW, N)
             G = xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(g, o // g, -1)
             gb = G.sum(axis=2).reshape(o) if want_b else None
-            gw = xp.matmul(G, self.cols.transpose(0, 2, 1)).reshape(self.w.shape) if want_w else None
-            gx = self._gx(xp.matmul(self.w.reshape(g, o // g, -1).transpose(0, 2, 1), G), self.x_shape) if want_x else None
+            gw = matmul(G, self.cols.transpose(0, 2, 1)).reshape(self.w.shape) if want_w else None
+            gx = self._gx(matmul(self.w.reshape(g, o // g, -1).transpose(0, 2, 1), G), self.x_shape) if want_x else None
             return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
         # gy (N, O, OH, OW) -> (g, O/g, N, L): free when gy lies as (O, N, OH, OW)
         grad = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(g, o // g, n, gy.shape[2] * gy.shape[3])
@@ -240,8 +269,8 @@ class Conv2d(Function):
         w_mat = self.w.reshape(g, o // g, -1)  # (g, O/g, C/g*kh*kw)
         if self.chunk is None:
             G = grad.reshape(g, o // g, grad.shape[2] * grad.shape[3])  # (g, O/g, N*L)
-            gw = xp.matmul(G, self.cols.transpose(0, 2, 1)) if want_w else None
-            gx = self._gx(xp.matmul(w_mat.transpose(0, 2, 1), G), self.x_shape) if want_x else None
+            gw = matmul(G, self.cols.transpose(0, 2, 1)) if want_w else None
+            gx = self._gx(matmul(w_mat.transpose(0, 2, 1), G), self.x_shape) if want_x else None
         else:
             gw = xp.zeros(w_mat.shape, dtype=gy.dtype) if want_w else None
             gx = xp.empty(self.x_shape, dtype=gy.dtype) if want_x else None
@@ -249,9 +278,9 @@ class Conv2d(Function):
                 part = slice(start, start + self.chunk)
                 G = xp.ascontiguousarray(grad[:, :, part]).reshape(g, o // g, -1)  # (g, O/g, n*L), n >= 1
                 if want_w:
-                    gw += xp.matmul(G, self._cols(self.x[part]).transpose(0, 2, 1))
+                    gw += matmul(G, self._cols(self.x[part]).transpose(0, 2, 1))
                 if want_x:
-                    gx[part] = self._gx(xp.matmul(w_mat.transpose(0, 2, 1), G), self.x[part].shape)
+                    gx[part] = self._gx(matmul(w_mat.transpose(0, 2, 1), G), self.x[part].shape)
         if gw is not None:
             gw = gw.reshape(self.w.shape)
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
@@ -261,3 +290,15 @@ class Conv2d(Function):
         pixels = self.out_hw + (x_shape[0],) if self.batch_last else (x_shape[0],) + self.out_hw
         cols = gcols.reshape((x_shape[1],) + self.kernel + pixels)
         return col2im_6d(cols, x_shape, self.kernel, self.stride, self.padding, self.dilation, self.batch_last)
+
+
+def _add_bias(xp, y, b) -> None:
+    """y += b per output channel, in place; y (O, ...) in memory order, a block of channels a thread."""
+    if b is None:
+        return
+    bias = b.reshape((len(b),) + (1,) * (y.ndim - 1))
+
+    def part(channels):
+        y[channels] += bias[channels]
+
+    over_rows(part, len(y), xp, min_rows=1, size=y.size)

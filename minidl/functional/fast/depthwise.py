@@ -38,7 +38,7 @@ The weight gradient is one dot product per channel and offset
 (``vecdot``: a single pass, where product-then-sum is two). The input
 gradient adds the shifted products into the phases of a zeroed block, which
 are then copied back into place. Samples can be split over threads
-(:func:`.threads.over_batch`, ``MINIDL_NUM_THREADS``). The output lies in
+(:func:`.threads.over_rows`). The output lies in
 memory as (C, N, OH, OW), as :mod:`.conv`'s does (:func:`.layout.channels_outer`),
 so the 1x1 convolution that follows reads it without a copy.
 
@@ -53,8 +53,9 @@ sum for gw) to 150-180 ms, stride 2 from 170 to 135-155 ms. PyTorch took
 third of the time goes to the strided copies into and out of the phases
 (NumPy copies every other element one by one). Blocks of 512 KB were best
 of 2**15-2**21 bytes: smaller ones pay NumPy's per-call cost more often,
-larger ones fall out of the cache. Two threads (``MINIDL_NUM_THREADS=2``)
-were slower here (203 against 159 ms at stride 1): the calls are short.
+larger ones fall out of the cache. Two threads beside the BLAS's own were
+slower (203 against 159 ms at stride 1); with the BLAS kept to one thread
+while minidl's pool works (:mod:`.threads`) they pay.
 """
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ from ...autograd import Function
 from ...backend import get_array_module
 from .._windows import geometry
 from .layout import channels_outer
-from .threads import over_batch
+from .threads import over_rows
 
 
 TILE_BYTES = 2**19  # scratch of one block (padded input, output, product), read from the cache by every pass
@@ -165,7 +166,7 @@ class DepthwiseConv2d(Function):
                 else:
                     xp.add(grid, bias[channels], out=y[rows, channels])
 
-        over_batch(part, n, xp)
+        over_rows(part, n, xp, size=x.size)
         return y
 
     def differentiable_backward(self, gy):  # create_graph=True: the reference's products, as Tensor ops
@@ -215,7 +216,7 @@ class DepthwiseConv2d(Function):
                         gx[(rows, channels) + image] = phases[(slice(None), slice(None), phase) + inside]
             return gw
 
-        parts = over_batch(part, n, xp)
+        parts = over_rows(part, n, xp, size=gy.size)
         gw = sum(parts[1:], parts[0]).reshape(self.w.shape) if want_w else None
         gb = gy.sum(axis=(0, 2, 3)) if want_b else None
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)

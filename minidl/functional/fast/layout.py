@@ -47,6 +47,18 @@ def memory_order(x: Any) -> tuple:
     return BATCH_INNER if batch_inner(x) else CHANNELS_OUTER if channels_outer(x) else PLAIN
 
 
+def outer_axis(x: Any) -> int:
+    """The axis of x that runs outermost in memory: 1 (the channels) for conv outputs
+    (CHANNELS_OUTER, BATCH_INNER), else 0. Threads split arrays along it (:mod:`.threads`),
+    so that each thread's share is one block of memory."""
+    return 1 if x.ndim == 4 and memory_order(x) != PLAIN else 0
+
+
+def rows_of(x: Any, axis: int, rows: slice) -> Any:
+    """``x[rows]`` along ``axis`` (0 or 1): a thread's share (:func:`outer_axis`)."""
+    return x[rows] if axis == 0 else x[:, rows]
+
+
 def new_image(xp, shape: tuple, dtype, order: Any = PLAIN, value: Optional[float] = 0.0) -> Any:
     """A new (N, C, H, W) array filled with ``value`` (``None``: left unfilled), its memory in
     ``order`` (a permutation above; ``True`` means CHANNELS_OUTER): allocated so, returned as the

@@ -8,7 +8,7 @@ learning) batch norm is a fixed affine map per channel::
 
 The reference (:class:`minidl.functional.norm.BatchNorm`) computes the left
 side, four passes over x, keeping x-hat for the gradient of gamma; here it
-is one multiply and one add in place, each thread a slice of the batch
+is one multiply and one add in place, each thread a block of channels
 (:mod:`.threads`). Backward: gx = a * gy; x-hat, needed only when gamma
 learns, is recomputed from x then.
 
@@ -40,8 +40,8 @@ from typing import Any
 import numpy
 
 from ...autograd import Function
-from .layout import BATCH_INNER, CHANNELS_OUTER, in_order, memory_order
-from .threads import over_batch
+from .layout import BATCH_INNER, CHANNELS_OUTER, in_order, memory_order, outer_axis, rows_of
+from .threads import over_rows
 
 
 def applies(x: Any, use_batch_stats: bool) -> bool:
@@ -64,12 +64,16 @@ class BatchNormEval(Function):
         c = (beta.reshape(shape) if self.affine else 0) - a * mu.reshape(shape)
         self.a, self.mu = a, mu.reshape(shape)
         y = numpy.empty_like(x)
+        axis = outer_axis(x)  # each thread a block of memory (fast/threads.py)
+        if axis == 0:
+            a, c = numpy.broadcast_to(a, (len(x),) + a.shape[1:]), numpy.broadcast_to(c, (len(x),) + c.shape[1:])
 
         def part(rows):
-            numpy.multiply(x[rows], a, out=y[rows])
-            y[rows] += c
+            out = rows_of(y, axis, rows)
+            numpy.multiply(rows_of(x, axis, rows), rows_of(a, axis, rows), out=out)
+            out += rows_of(c, axis, rows)
 
-        over_batch(part, len(x), numpy)
+        over_rows(part, x.shape[axis], numpy, size=x.size)
         return y
 
     def backward(self, gy):
@@ -109,34 +113,47 @@ class BatchNormTrain(Function):
         self.order = memory_order(x)
         self.x_shape = x.shape
         rows = self._rows(x)  # (C, m), a view
-        m = rows.shape[1]
-        mu = rows.mean(axis=1)  # (C,)
-        centred = rows - mu[:, None]  # (C, m)
-        var = numpy.einsum("ij,ij->i", centred, centred) / m  # biased: one pass, no squares kept
-        self.batch_mean, self.batch_var = mu, var
-        self.inv_std = 1.0 / numpy.sqrt(var + self.eps)  # (C,)
-        self.xhat = centred
-        self.xhat *= self.inv_std[:, None]  # in place: centred is ours
+        c, m = rows.shape
+        mu, var = numpy.empty(c, dtype=x.dtype), numpy.empty(c, dtype=x.dtype)
+        self.xhat = numpy.empty((c, m), dtype=x.dtype)
+        self.inv_std = numpy.empty(c, dtype=x.dtype)
         self.gamma = gamma
-        if self.affine:
-            y = self.xhat * gamma[:, None]
-            y += beta[:, None]
-        else:
-            y = self.xhat.copy()
+        y = numpy.empty((c, m), dtype=x.dtype)
+
+        def part(r):  # channels r on each thread (fast/threads.py)
+            mu[r] = rows[r].mean(axis=1)
+            centred = numpy.subtract(rows[r], mu[r, None], out=self.xhat[r])  # (c, m)
+            var[r] = numpy.einsum("ij,ij->i", centred, centred) / m  # biased: one pass, no squares kept
+            self.inv_std[r] = 1.0 / numpy.sqrt(var[r] + self.eps)
+            centred *= self.inv_std[r, None]  # xhat, in place
+            if self.affine:
+                numpy.multiply(centred, gamma[r, None], out=y[r])
+                y[r] += beta[r, None]
+            else:
+                y[r] = centred
+
+        over_rows(part, c, numpy, size=y.size)
+        self.batch_mean, self.batch_var = mu, var
         return self._image(y)
 
     def backward(self, gy):
         g = self._rows(in_order(gy, self.order))  # (C, m), as xhat
-        m = g.shape[1]
-        sum_gy = g.sum(axis=1)  # dL/dbeta
-        sum_gy_xhat = numpy.einsum("ij,ij->i", g, self.xhat)  # dL/dgamma
-        gx = None
-        if self.needs_input_grad[0]:
-            a = self.gamma * self.inv_std if self.affine else self.inv_std  # (C,)
-            gx = g * a[:, None]
-            gx -= (a * sum_gy / m)[:, None]
-            gx -= self.xhat * (a * sum_gy_xhat / m)[:, None]
-            gx = self._image(gx)
+        c, m = g.shape
+        sum_gy = numpy.empty(c, dtype=g.dtype)  # dL/dbeta
+        sum_gy_xhat = numpy.empty(c, dtype=g.dtype)  # dL/dgamma
+        a = self.gamma * self.inv_std if self.affine else self.inv_std  # (C,)
+        gx = numpy.empty((c, m), dtype=g.dtype) if self.needs_input_grad[0] else None
+
+        def part(r):  # channels r on each thread
+            sum_gy[r] = g[r].sum(axis=1)
+            sum_gy_xhat[r] = numpy.einsum("ij,ij->i", g[r], self.xhat[r])
+            if gx is not None:
+                out = numpy.multiply(g[r], a[r, None], out=gx[r])
+                out -= (a[r] * sum_gy[r] / m)[:, None]
+                out -= self.xhat[r] * (a[r] * sum_gy_xhat[r] / m)[:, None]
+
+        over_rows(part, c, numpy, size=g.size)
+        gx = None if gx is None else self._image(gx)
         if not self.affine:
             return gx
         return (gx, sum_gy_xhat if self.needs_input_grad[1] else None, sum_gy if self.needs_input_grad[2] else None)

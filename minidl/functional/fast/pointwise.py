@@ -40,6 +40,7 @@ from __future__ import annotations
 from ...autograd import Function
 from ...backend import get_array_module
 from .layout import BATCH_INNER, CHANNELS_OUTER, batch_inner, from_memory
+from .threads import matmul
 
 
 def applies(w_shape: tuple, padding) -> bool:
@@ -72,7 +73,7 @@ class PointwiseConv2d(Function):
         w_mat = w.reshape(g, o // g, c // g)  # (g, O/g, C/g)
         # (N, C, OH, OW) -> memory order (C first) -> (g, C/g, pixels): free when x lies so (and no stride)
         self.X = xp.ascontiguousarray(xs.transpose(self.order)).reshape(g, c // g, n * oh * ow)
-        y = xp.matmul(w_mat, self.X).reshape(self._memory_shape(n, o, oh, ow))  # (O, N, OH, OW) or (O, OH, OW, N)
+        y = matmul(w_mat, self.X).reshape(self._memory_shape(n, o, oh, ow))  # (O, N, OH, OW) or (O, OH, OW, N)
         if b is not None:
             y += b.reshape(o, 1, 1, 1)  # in place: no new array
         return y.transpose(from_memory(self.order))  # (N, O, OH, OW), a view
@@ -93,12 +94,12 @@ class PointwiseConv2d(Function):
         want_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
         # gy (N, O, OH, OW) -> (g, O/g, pixels): free when gy lies in the output's order
         G = xp.ascontiguousarray(gy.transpose(self.order)).reshape(g, o // g, n * oh * ow)
-        gw = xp.matmul(G, self.X.transpose(0, 2, 1)).reshape(self.w.shape) if want_w else None  # (g, O/g, C/g)
+        gw = matmul(G, self.X.transpose(0, 2, 1)).reshape(self.w.shape) if want_w else None  # (g, O/g, C/g)
         gb = G.sum(axis=2).reshape(o) if want_b else None
         gx = None
         if want_x:
             w_mat = self.w.reshape(g, o // g, c // g)
-            gxs = xp.matmul(w_mat.transpose(0, 2, 1), G).reshape(self._memory_shape(n, c, oh, ow))
+            gxs = matmul(w_mat.transpose(0, 2, 1), G).reshape(self._memory_shape(n, c, oh, ow))
             gx = self._place(xp, gxs, self._memory_shape(n, c, h, width), gy.dtype).transpose(from_memory(self.order))
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
 

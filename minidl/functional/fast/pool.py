@@ -20,8 +20,8 @@ from ...autograd import Function
 from ...backend import get_array_module
 from ...grad_mode import is_grad_enabled
 from .._windows import crop, offset_slices
-from .layout import batch_inner, channels_outer, in_order, memory_order, new_image, pad_like
-from .threads import over_batch
+from .layout import batch_inner, channels_outer, in_order, memory_order, new_image, outer_axis, pad_like, rows_of
+from .threads import over_rows
 
 
 def applies(kernel: tuple, stride: tuple, padding: tuple, dilation: tuple = (1, 1), x: Any = None) -> bool:
@@ -105,7 +105,7 @@ class MaxPool2d(Function):
             rows_max = r.reshape(-1, kh, ow)  # (., kh, OW): the kh row maxima of each window
             _running_max(xp, [rows_max[:, i] for i in range(kh)], self.track, y[rows].reshape(-1, ow), row)
 
-        over_batch(part, a, xp)
+        over_rows(part, a, xp, size=xm.size)
         return self._memory_order(y)
 
     def _backward_tiled(self, gy):
@@ -129,7 +129,7 @@ class MaxPool2d(Function):
                 xp.multiply(gr, col == j, out=gcells[:, j])
             gx[rows, :, : oh * kh, : ow * kw] = gcells.reshape(-1, b, oh * kh, ow * kw)  # rows no window reached: 0
 
-        over_batch(part, a, xp)
+        over_rows(part, a, xp, size=gx.size)
         return self._memory_order(gx)
 
 
@@ -139,7 +139,8 @@ class WindowedMaxPool2d(Function):
 
     The same slices and the same ties rule as :class:`minidl.functional.pool.MaxPool2d`; two things differ:
     the maximum and the arg-max are updated in place with ``maximum`` (no ``where``, about ten times
-    slower in NumPy, and no new array per offset), and each thread takes a slice of the batch.
+    slower in NumPy, and no new array per offset), and each thread takes a block of
+    channels (the outermost axis of a conv output in memory).
     """
 
     def __init__(self, kernel, stride, padding, dilation, out_hw):
@@ -160,11 +161,14 @@ class WindowedMaxPool2d(Function):
         y = new_image(xp, x.shape[:2] + tuple(self.out_hw), x.dtype, self.order)
         self.arg = new_image(xp, y.shape, xp.uint8, self.order) if self.track else None
 
-        def part(rows):  # a slice of the batch on each thread (fast/threads.py)
-            candidates = [xpad[rows][window] for window in self._windows()]
-            _running_max(xp, candidates, self.track, y[rows], self.arg[rows] if self.track else None)
+        axis = self.axis = outer_axis(x)  # each thread a block of memory (fast/threads.py)
 
-        over_batch(part, len(x), xp)
+        def part(rows):
+            candidates = [rows_of(xpad, axis, rows)[window] for window in self._windows()]
+            _running_max(xp, candidates, self.track, rows_of(y, axis, rows),
+                         rows_of(self.arg, axis, rows) if self.track else None)
+
+        over_rows(part, x.shape[axis], xp, size=xpad.size)
         return y
 
     def backward(self, gy):
@@ -178,15 +182,18 @@ class WindowedMaxPool2d(Function):
         gxpad = new_image(xp, self.padded_shape, gy.dtype, self.order, value=None if covered else 0)
         scratch = None if disjoint else new_image(xp, gy.shape, gy.dtype, self.order, value=None)
 
-        def part(rows):  # each window's gradient to its arg-max, in place, a slice of the batch a thread
+        axis = self.axis
+
+        def part(rows):  # each window's gradient to its arg-max, in place, a block of rows a thread
+            g, arg, gpad = rows_of(gy, axis, rows), rows_of(self.arg, axis, rows), rows_of(gxpad, axis, rows)
             for k, window in enumerate(self._windows()):
                 if disjoint:
-                    xp.multiply(gy[rows], self.arg[rows] == k, out=gxpad[rows][window])
+                    xp.multiply(g, arg == k, out=gpad[window])
                 else:
-                    xp.multiply(gy[rows], self.arg[rows] == k, out=scratch[rows])
-                    gxpad[rows][window] += scratch[rows]
+                    xp.multiply(g, arg == k, out=rows_of(scratch, axis, rows))
+                    gpad[window] += rows_of(scratch, axis, rows)
 
-        over_batch(part, len(gy), xp)
+        over_rows(part, gy.shape[axis], xp, size=gxpad.size)
         return crop(gxpad, self.padding, *self.x_shape[2:])
 
     def differentiable_backward(self, gy):  # create_graph=True: the reference finds the same maxima

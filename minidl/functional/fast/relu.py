@@ -10,8 +10,8 @@ training step, where it runs on the largest activations there are:
   gradient's *bits*: viewed as integers of its size, times the mask, they are
   gy's bits where the unit is on and zero bits (+0.0) where it is off. That
   is ``where(mask, gy, 0)`` exactly, inf and NaN included, in one pass.
-* Both loops run on one core; here each thread takes a slice of the batch
-  (:mod:`.threads`).
+* Both loops run on one core; here each thread takes a block of rows of
+  memory, the channels of a conv output (:mod:`.threads`).
 
 Taken by ``relu`` when fast paths are on and the input is a NumPy batch
 (:func:`applies`); ``tests/functional/test_fast_paths.py`` checks it.
@@ -24,8 +24,8 @@ import numpy
 
 from ...autograd import Function
 from ...grad_mode import is_grad_enabled
-from .layout import in_order, memory_order
-from .threads import over_batch
+from .layout import in_order, memory_order, outer_axis, rows_of
+from .threads import over_rows
 
 
 def applies(x: Any) -> bool:
@@ -41,12 +41,15 @@ class ReLU(Function):
         track = is_grad_enabled() and self.needs_input_grad[0]  # no backward to come: no mask
         self.mask = numpy.empty_like(x, dtype=bool) if track else None
 
-        def part(rows):
-            if track:
-                numpy.greater(x[rows], 0, out=self.mask[rows])
-            numpy.maximum(x[rows], 0, out=y[rows])
+        axis = outer_axis(x)  # each thread a block of memory (fast/threads.py)
 
-        over_batch(part, len(x), numpy)
+        def part(rows):
+            xs = rows_of(x, axis, rows)
+            if track:
+                numpy.greater(xs, 0, out=rows_of(self.mask, axis, rows))
+            numpy.maximum(xs, 0, out=rows_of(y, axis, rows))
+
+        over_rows(part, x.shape[axis], numpy, size=x.size)
         return y
 
     def backward(self, gy):
@@ -55,10 +58,13 @@ class ReLU(Function):
         gx = numpy.empty_like(gy)
         bits = numpy.dtype(f"i{gy.dtype.itemsize}")  # an integer as wide as the float
 
-        def part(rows):  # gy's bits where the unit is on, zero bits elsewhere: where(mask, gy, 0)
-            numpy.multiply(gy[rows].view(bits), self.mask[rows], out=gx[rows].view(bits))
+        axis = outer_axis(gy)
 
-        over_batch(part, len(gy), numpy)
+        def part(rows):  # gy's bits where the unit is on, zero bits elsewhere: where(mask, gy, 0)
+            numpy.multiply(rows_of(gy, axis, rows).view(bits), rows_of(self.mask, axis, rows),
+                           out=rows_of(gx, axis, rows).view(bits))
+
+        over_rows(part, gy.shape[axis], numpy, size=gy.size)
         return gx
 
     def differentiable_backward(self, gy):  # create_graph=True: as the reference's
