@@ -7,7 +7,9 @@
 Measures, float32, eval mode, no graph, the same thread count for both:
 
 * the forward pass of EfficientNet-Lite0 and ResNet-18 at 224x224, batch
-  ``--batch``, in images/s (repetitions interleaved: minidl, PyTorch, ...);
+  ``--batch``, in images/s (each framework timed in fresh processes of its
+  own, alternating for 3 rounds: in one process, each one's idle threads
+  spin after its calls and slow the other);
 * each framework's peak memory over that forward (RSS growth, measured in a
   fresh process per framework, so neither pays for the other);
 * feature extraction of ``--extract`` images with EfficientNet-Lite0
@@ -41,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "models"))
 
 import minidl as mdl  # noqa: E402
-from common import append_results, interleaved, print_table  # noqa: E402
+from common import append_results, print_table, timeit  # noqa: E402
 
 NETWORKS = ("efficientnet-lite0", "resnet18")
 
@@ -67,17 +69,20 @@ def torch_model(name: str):
         return None
 
 
-def forward_fns(name: str, batch: int) -> dict:
+def forward_fns(name: str, batch: int, frameworks=("minidl", "pytorch")) -> dict:
+    """{framework: one forward pass of ``name`` on a fixed batch}; PyTorch's only where it is installed."""
     x = np.random.default_rng(0).standard_normal((batch, 3, 224, 224)).astype(np.float32)
-    model = minidl_model(name)
-    xm = mdl.tensor(x)
+    fns = {}
+    if "minidl" in frameworks:
+        model = minidl_model(name)
+        xm = mdl.tensor(x)
 
-    def m_forward():
-        with mdl.no_grad():
-            model(xm)
+        def m_forward():
+            with mdl.no_grad():
+                model(xm)
 
-    fns = {"minidl": m_forward}
-    reference = torch_model(name)
+        fns["minidl"] = m_forward
+    reference = torch_model(name) if "pytorch" in frameworks else None
     if reference is not None:
         import torch
 
@@ -89,6 +94,31 @@ def forward_fns(name: str, batch: int) -> dict:
 
         fns["pytorch"] = t_forward
     return fns
+
+
+# ------------------------------------------------------------------ timing, in fresh processes
+def time_child(framework: str, name: str, batch: int, repeat: int) -> None:
+    """Run in a fresh process: seconds of ``repeat`` forwards after one warm-up, as JSON."""
+    fn = forward_fns(name, batch, (framework,))[framework]
+    print(json.dumps(timeit(fn, repeat=repeat, warmup=1)))
+
+
+def forward_times(name: str, batch: int, repeat: int, rounds: int = 3) -> dict:
+    """{framework: seconds per forward}, each framework in fresh processes of its own, alternating for
+    ``rounds`` rounds: in one process each framework's idle threads (OpenBLAS's, OpenMP's) spin
+    after its calls and slow the other's."""
+    times = {}
+    for _ in range(rounds):
+        for framework in ("minidl", "pytorch"):
+            out = subprocess.run([sys.executable, __file__, "--time-child", framework, name, "--batch", str(batch),
+                                  "--repeat", str(max(1, -(-repeat // rounds)))],
+                                 capture_output=True, text=True, timeout=1800)
+            lines = out.stdout.strip().splitlines()
+            if out.returncode == 0 and lines and lines[-1].startswith("["):
+                times.setdefault(framework, []).extend(json.loads(lines[-1]))
+            elif framework == "minidl":
+                raise RuntimeError(f"minidl's timing failed:\n{out.stderr[-2000:]}")
+    return times
 
 
 # ------------------------------------------------------------------ memory, in a fresh process
@@ -135,21 +165,24 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--extract", type=int, default=1000, help="images in the feature-extraction run (0: skip)")
     parser.add_argument("--memory-child", nargs=2, metavar=("FRAMEWORK", "NETWORK"), help=argparse.SUPPRESS)
+    parser.add_argument("--time-child", nargs=2, metavar=("FRAMEWORK", "NETWORK"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         memory_child(*args.memory_child, args.batch)
         return
+    if args.time_child:
+        time_child(*args.time_child, args.batch, args.repeat)
+        return
     rows = []
     for name in NETWORKS:
-        fns = forward_fns(name, args.batch)
-        times = interleaved(fns, repeat=args.repeat, warmup=1)
+        times = forward_times(name, args.batch, args.repeat)
         rate = {k: args.batch / statistics.median(v) for k, v in times.items()}
         ratio = f"{statistics.median(times['minidl']) / statistics.median(times['pytorch']):.2f}x" \
             if "pytorch" in times else "-"
         rows.append((f"{name} forward 224x224, batch {args.batch}", f"{rate['minidl']:.1f} img/s",
                      f"{rate['pytorch']:.1f} img/s" if "pytorch" in rate else "-", ratio,
                      memory("minidl", name, args.batch),
-                     memory("pytorch", name, args.batch) if "pytorch" in fns else "-"))
+                     memory("pytorch", name, args.batch) if "pytorch" in times else "-"))
         print_table(("measure", "minidl", "pytorch", "time ratio", "minidl peak", "pytorch peak"), rows[-1:])
     if args.extract:
         seconds = extraction_seconds(args.extract, args.batch)
@@ -159,8 +192,8 @@ def main() -> None:
     print()
     print_table(header, rows)
     append_results("Model zoo forward at 224x224 (eval, CPU)", header, rows,
-                   notes="interleaved repetitions, medians; peak memory = RSS growth over one forward, "
-                         "each framework in a fresh process")
+                   notes="medians of forwards timed in fresh processes, one framework each, alternating "
+                         "(3 rounds); peak memory = RSS growth over one forward, each framework in a fresh process")
 
 
 if __name__ == "__main__":

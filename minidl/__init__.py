@@ -42,6 +42,8 @@ from .torch_checkpoint import load_pytorch
 from . import functional  # noqa: E402  (the ops; they need Function and Tensor from above)
 
 functional.methods.bind(Tensor)  # Tensor's operators and methods: the table in functional/methods.py
+# How many threads the ops' fast paths share their work over (torch.set_num_threads): functional/fast/threads.py
+from .functional.fast.threads import get_num_threads, set_num_threads  # noqa: E402
 
 from . import nn, optim  # noqa: E402  (subpackages, after the core names they use)
 from . import augment, data, distributed, ensemble, models, train, transfer  # noqa: E402

@@ -326,25 +326,26 @@ def test_a_part_that_splits_again_runs_its_rows_in_its_own_thread(monkeypatch):
 
 
 def test_thread_count_from_the_setting_the_environment_or_the_cores(monkeypatch):
+    assert mdl.set_num_threads is threads.set_num_threads and mdl.get_num_threads is threads.get_num_threads
     monkeypatch.delenv("MINIDL_NUM_THREADS", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    assert threads.thread_count() == threads._cores()  # threadpoolctl is installed with the test tools
+    assert threads.get_num_threads() == threads._cores()  # threadpoolctl is installed with the test tools
     monkeypatch.setattr(threads, "_blas_control", lambda: False)
-    assert threads.thread_count() == 1  # without it the BLAS keeps its own threads: none of ours
+    assert threads.get_num_threads() == 1  # without it the BLAS keeps its own threads: none of ours
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
-    assert threads.thread_count() == 4  # as PyTorch reads it
+    assert threads.get_num_threads() == 4  # as PyTorch reads it
     monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
-    assert threads.thread_count() == 3  # minidl's own comes first
+    assert threads.get_num_threads() == 3  # minidl's own comes first
     threads.set_num_threads(5)
     try:
-        assert threads.thread_count() == 5
+        assert threads.get_num_threads() == 5
     finally:
         threads.set_num_threads(None)
-    assert threads.thread_count() == 3
+    assert threads.get_num_threads() == 3
     for name in ("MINIDL_NUM_THREADS", "OMP_NUM_THREADS"):
         monkeypatch.setenv(name, "two")
         with pytest.raises(ValueError, match=f"{name} must be a whole number >= 1, got 'two'"):
-            threads.thread_count()
+            threads.get_num_threads()
         monkeypatch.delenv(name)
     for bad in (0, -1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="set_num_threads takes a whole number >= 1"):
