@@ -327,9 +327,14 @@ def conv2d(
     kh, kw = weight.shape[2:]
     kernel, stride, padding, dilation = conv_arguments((kh, kw), stride, padding, dilation, op)
     geometry(x.shape, kernel, stride, padding, dilation, op)
-    # The rule: the reference when fast paths are off; else one filter per channel goes to the
-    # depthwise path, a 1x1 kernel without padding to the pointwise one (a matrix product, no
-    # im2col), everything else to the batched one.
+    # The rule: the reference when fast paths are off; else the kernel is cut to the taps that
+    # read real pixels (fast_conv.live_taps: small images), then one filter per channel goes to
+    # the depthwise path, a 1x1 kernel without padding to the pointwise one (a matrix product,
+    # no im2col), everything else to the batched one.
+    live = fast_conv.live_taps(x.shape, kernel, stride, padding, dilation) if fast.enabled() else None
+    if live is not None:
+        rows, columns, padding = live
+        weight = weight[:, :, rows, columns]  # a view; its gradient is 0 at the taps cut
     if not fast.enabled():
         op_class = Conv2d
     elif fast_depthwise.applies(x.shape, weight.shape, groups):

@@ -696,3 +696,40 @@ def test_depthwise_and_pointwise_outputs_lie_channels_outer():
     assert type(pw.creator).__name__ == "PointwiseConv2d" and np.shares_memory(pw.creator.X, dw.data)
     pw.sum().backward()
     assert x.grad.shape == x.shape and not channels_outer(x.grad)  # x's gradient in x's order
+
+
+# ---- kernel taps that read only padding (fast/conv.py live_taps)
+LIVE_TAP_CASES = [  # (x shape, w shape, options, the kernel left: (kh, kw))
+    ((4, 3, 1, 1), (5, 3, 3, 3), dict(padding=1), (1, 1)),                # ResNet-18's last stage at CIFAR size
+    ((4, 3, 2, 2), (5, 3, 3, 3), dict(padding=1, stride=2), (2, 2)),      # its first conv there
+    ((3, 2, 1, 6), (4, 2, 3, 3), dict(padding=1), (1, 3)),                # a one-row image
+    ((3, 2, 2, 7), (4, 2, 5, 3), dict(padding=(2, 1)), (3, 3)),           # two dead rows of five
+    ((3, 2, 1, 1), (4, 2, 3, 3), dict(padding=(0, 2, 1, 1)), (1, 1)),     # asymmetric padding
+    ((3, 4, 1, 1), (4, 1, 3, 3), dict(padding=1, groups=4), (1, 1)),      # depthwise
+    ((3, 2, 4, 4), (4, 2, 3, 3), dict(padding=1), (3, 3)),                # every tap live: nothing cut
+    ((3, 2, 1, 1), (4, 2, 3, 3), dict(padding=2, dilation=2), (1, 1)),    # dilated: the centre tap alone
+    ((3, 2, 3, 3), (4, 2, 3, 3), dict(padding=1, dilation=2), (3, 3)),    # the cut would need a crop: none
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, options, left", LIVE_TAP_CASES, ids=[str(c[2]) for c in LIVE_TAP_CASES])
+def test_taps_that_read_only_padding_are_cut_with_the_same_results(x_shape, w_shape, options, left):
+    rng = np.random.default_rng(31)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    assert_same(run_both(lambda x, w, b: F.conv2d(x, w, b, **options), arrays, "cpu"))
+    # The taps that read a real pixel, found by the reference: on ones, dL/dW is a count of them.
+    fast.set_enabled(False)
+    w = mdl.tensor(arrays[1], requires_grad=True)
+    F.conv2d(mdl.tensor(np.ones(x_shape)), w, **options).sum().backward()
+    live = np.any(w.grad != 0, axis=(0, 1))  # (kh, kw)
+    rows, columns = np.flatnonzero(live.any(axis=1)), np.flatnonzero(live.any(axis=0))
+    fast.set_enabled(True)
+    w = mdl.tensor(arrays[1], requires_grad=True)
+    y = F.conv2d(mdl.tensor(arrays[0]), w, **options)
+    assert tuple(y.creator.inputs[1].shape[2:]) == left  # the kernel the op got
+    if left != w_shape[2:]:
+        assert left == (len(rows), len(columns))  # cut to exactly the live taps' box
+        if left == (1, 1) and "groups" not in options:
+            assert type(y.creator).__name__ == "PointwiseConv2d"  # one matrix product now
+    y.sum().backward()
+    assert np.all(w.grad[:, :, ~live] == 0)  # the taps cut get exactly 0

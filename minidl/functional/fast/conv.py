@@ -91,6 +91,41 @@ def memory_budget(nbytes: int) -> Iterator[None]:
         set_memory_budget(previous)
 
 
+# ------------------------------------------------------------ kernel taps that read only padding
+def live_taps(x_shape, kernel, stride, padding, dilation):
+    """(rows, columns, padding) of the kernel taps that read at least one real pixel, or None when
+    every tap does.
+
+    On a small image with padding, some taps of the kernel only ever land on
+    the zeros around it: a 3x3 kernel with padding 1 on a 1x1 image (the last
+    stage of ResNet-18 at CIFAR size) reads real pixels with its centre tap
+    alone. Their products are all 0, so the convolution with the kernel cut
+    to the live taps (and the padding cut with it) gives the same output and
+    the same gradients (0 for the cut taps), with 9 times fewer
+    multiply-adds there. Output row ``oh`` reads input row
+    ``oh*s + i*d - pad_top`` with tap ``i``; a tap is live when some output
+    row reads a row in [0, H).
+    """
+    cuts, pads = [], []
+    for axis in range(2):
+        size, k, s, d = x_shape[2 + axis], kernel[axis], stride[axis], dilation[axis]
+        before, after = padding[axis]
+        out = (size + before + after - d * (k - 1) - 1) // s + 1
+        live = [i for i in range(k) if any(0 <= o * s + i * d - before < size for o in range(out))]
+        if not live:
+            return None
+        first, last = live[0], live[-1] + 1
+        new_before = before - first * d
+        new_after = max(0, (out - 1) * s + d * (last - first - 1) + 1 - size - new_before)
+        if new_before < 0 or (size + new_before + new_after - d * (last - first - 1) - 1) // s + 1 != out:
+            return None  # (a dilated kernel whose cut would need a crop: not worth the case)
+        cuts.append(slice(first, last))
+        pads.append((new_before, new_after))
+    if (cuts[0].stop - cuts[0].start, cuts[1].stop - cuts[1].start) == tuple(kernel):
+        return None
+    return cuts[0], cuts[1], tuple(pads)
+
+
 # ------------------------------------------------------------ im2col and col2im, six axes
 def im2col_6d(x, kernel, stride, padding, dilation, out_hw, batch_last: bool = False):
     """x (N, C, H, W) -> cols (C, kh, kw, N, OH, OW), a contiguous copy; with ``batch_last``
