@@ -37,8 +37,8 @@ Every timing runs each framework in fresh processes of its own, alternating
 shared machine hits both: in one process the two disturb each other
 (OpenBLAS's and PyTorch's OpenMP threads keep spinning for a while after
 their work; PyTorch's seed-convnet step took four times its time alone).
-``--in-process`` interleaves them in this process instead. The epoch runs in
-this process, one framework after the other. Medians with their ranges are
+``--in-process`` interleaves them in this process instead. Each epoch (a
+plain minidl loop, PyTorch's, minidl's ``fit``) runs in a fresh process. Medians with their ranges are
 printed and a row is appended to benchmarks/RESULTS.md; its notes say which
 way it was made. Without PyTorch the comparison columns say so and minidl is
 measured alone.
@@ -165,10 +165,15 @@ def forward_fns(batch: int) -> dict:
 
 # ------------------------------------------------------------------ conv GFLOP/s
 def matmul_peak() -> float:
-    """NumPy's float32 matrix-product GFLOP/s at a large square size (best of 5)."""
+    """NumPy's float32 matrix-product GFLOP/s at a large square size (best of 5), the BLAS on all
+    its threads (minidl's pool, once used, keeps it to one: minidl/functional/fast/threads.py)."""
     a = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
-    a @ a
-    best = min(_time(lambda: a @ a) for _ in range(5))
+    mdl.set_num_threads(1)  # the BLAS's threads given back
+    try:
+        a @ a
+        best = min(_time(lambda: a @ a) for _ in range(5))
+    finally:
+        mdl.set_num_threads(None)
     return 2 * 1024**3 / best / 1e9
 
 
@@ -266,9 +271,8 @@ def fit_epoch_seconds(x, t) -> float:
     return time.perf_counter() - start
 
 
-def epoch_times(x, t) -> dict:
-    """One epoch each, in this process: a plain hand-written minidl loop, then PyTorch's."""
-    times = {}
+def loop_epoch_seconds(x, t) -> float:
+    """One epoch of a plain hand-written minidl loop, batch 128, the same order as PyTorch's."""
     mdl.manual_seed(0)
     model = keras_mnist_convnet()
     opt = mdl.optim.Adam(model.parameters(), lr=1e-3)
@@ -279,20 +283,44 @@ def epoch_times(x, t) -> dict:
         opt.zero_grad()
         F.cross_entropy(model(mdl.tensor(x[idx])), t[idx]).backward()
         opt.step()
-    times["minidl"] = time.perf_counter() - start
-    if torch is not None:
-        torch.manual_seed(0)
-        tm = torch_model()
-        topt = torch.optim.Adam(tm.parameters(), lr=1e-3)
-        xt, tt = torch.tensor(x), torch.tensor(t)
-        start = time.perf_counter()
-        for i in range(0, len(x), 128):
-            idx = torch.tensor(perm[i : i + 128])
-            topt.zero_grad()
-            torch.nn.functional.cross_entropy(tm(xt[idx]), tt[idx]).backward()
-            topt.step()
-        times["pytorch"] = time.perf_counter() - start
-    return times
+    return time.perf_counter() - start
+
+
+def torch_epoch_seconds(x, t) -> float:
+    torch.manual_seed(0)
+    tm = torch_model()
+    topt = torch.optim.Adam(tm.parameters(), lr=1e-3)
+    perm = np.random.default_rng(0).permutation(len(x))
+    xt, tt = torch.tensor(x), torch.tensor(t)
+    start = time.perf_counter()
+    for i in range(0, len(x), 128):
+        idx = torch.tensor(perm[i : i + 128])
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(tm(xt[idx]), tt[idx]).backward()
+        topt.step()
+    return time.perf_counter() - start
+
+
+EPOCHS = {"minidl": loop_epoch_seconds, "fit": fit_epoch_seconds, "pytorch": torch_epoch_seconds}
+
+
+def epoch_child(kind: str) -> None:
+    """Run in a fresh process: one epoch of ``kind`` (a key of EPOCHS), as JSON."""
+    x, t, source = fashion_train()
+    print(json.dumps({"seconds": EPOCHS[kind](x, t), "source": source}))
+
+
+def epoch_times(kinds: list) -> tuple:
+    """({kind: seconds of one epoch}, the data's name), each kind in a fresh process of its own:
+    after PyTorch in the same process minidl's fit took 24 s where it takes 19.5 alone."""
+    times, source = {}, ""
+    flags = ["--default-allocator"] if "--default-allocator" in sys.argv else []
+    for kind in kinds:
+        out = subprocess.run([sys.executable, __file__, "--epoch-child", kind, *flags],
+                             capture_output=True, text=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        times[kind], source = result["seconds"], result["source"]
+    return times, source
 
 
 # ------------------------------------------------------------------ ResNet-18, depthwise, 1x1
@@ -446,6 +474,7 @@ def main() -> None:
                         help="leave glibc's allocator as it is (else keep_freed_memory() for both frameworks)")
     parser.add_argument("--memory-child", choices=["minidl", "pytorch"], help=argparse.SUPPRESS)
     parser.add_argument("--figure-child", nargs=2, metavar=("FIGURE", "FRAMEWORK"), help=argparse.SUPPRESS)
+    parser.add_argument("--epoch-child", choices=sorted(EPOCHS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     only = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(only) - set(PARTS))
@@ -457,14 +486,16 @@ def main() -> None:
         import minidl
 
         minidl.backend.keep_freed_memory()  # process-wide: PyTorch in this process gets it too
-    if args.memory_child or args.figure_child:
-        framework = args.memory_child or args.figure_child[1]
+    if args.memory_child or args.figure_child or args.epoch_child:
+        framework = args.memory_child or (args.figure_child[1] if args.figure_child else args.epoch_child)
         if framework == "pytorch":
             load_torch()
         if torch is not None:
             torch.set_num_threads(threads())
         if args.memory_child:
             memory_child(framework)
+        elif args.epoch_child:
+            epoch_child(args.epoch_child)
         else:
             figure_child(args.figure_child[0], framework, args.repeat)
         return
@@ -502,9 +533,8 @@ def main() -> None:
              mb(mem["pytorch"]["drift"]) if "pytorch" in mem else "-", "", ""],
         ]
     if "epoch" in only:
-        x, t, source = fashion_train()
-        epochs = epoch_times(x, t)
-        with_fit = fit_epoch_seconds(x, t)
+        epochs, source = epoch_times(["minidl", "pytorch", "fit"] if torch is not None else ["minidl", "fit"])
+        with_fit = epochs["fit"]
         rows.append([f"seed convnet one epoch, {source}, a plain loop (s)", f"{epochs['minidl']:.1f}",
                      f"{epochs['pytorch']:.1f}" if "pytorch" in epochs else "-",
                      f"{epochs['minidl'] / epochs['pytorch']:.2f}x" if "pytorch" in epochs else "-", "<= 1.0x"])
@@ -537,7 +567,7 @@ def main() -> None:
     print_table(header, rows)
     figures_made = ("timings interleaved in one process" if args.in_process else
                     "each timing's frameworks in fresh processes of their own, alternating (3 rounds); "
-                    "the epoch in this process, one framework after the other")
+                    "each epoch in a fresh process")
     append_results(
         "conv_bench: seed convnet, ResNet-18, depthwise and 1x1 convolutions, minidl vs PyTorch CPU",
         header, rows, notes=f"{n_threads} threads for both"
