@@ -16,19 +16,22 @@ conv2d          :mod:`.conv` (batch side by     fast paths are on (every input b
                 batch innermost for small       gradient (inference); the batch innermost
                 images)                         when it goes whole and is longer than an
                                                 output row
+conv2d          :func:`.conv.live_taps` (the    fast paths are on and some taps of the kernel
+                kernel cut to the taps that     only ever read padding (small images: ResNet's
+                read real pixels; then one of   last stage at CIFAR size), before the other
+                the conv2d paths)               conv2d rules
 conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
                 shifted multiply-adds)          = out_channels (one filter per channel)
 conv2d          :mod:`.pointwise` (one matrix   fast paths are on, the kernel is 1x1, no
                 product over the channels, no   padding, not depthwise (any stride, groups)
                 im2col)
 batch_norm      :mod:`.norm` (eval: one         fast paths are on, the running statistics are
-                multiply-add, batch on threads) used (eval), the input is a NumPy batch
+                multiply-add per value)         used (eval), the input is a NumPy batch
 batch_norm      :mod:`.norm` ``BatchNormTrain`` fast paths are on, the batch's statistics, a
                 (each channel one row: fewer    NumPy conv output (channels outermost in
                 passes)                         memory)
 relu            :mod:`.relu` (the gradient's    fast paths are on and the input is a NumPy
-                bits times the mask, batch on   batch
-                threads)
+                bits times the mask)            batch
 max_pool2d      :mod:`.pool` (windows as long   fast paths are on, the windows tile the input
                 rows of memory)                 (stride = kernel, no padding, no dilation,
                                                 no ceil_mode overhang), the input does not lie
@@ -36,7 +39,7 @@ max_pool2d      :mod:`.pool` (windows as long   fast paths are on, the windows t
 max_pool2d      :mod:`.pool` ``Windowed...``    fast paths are on, any other windows (at most
                 (the reference's slices, in     255 offsets) or a batch-innermost input, no
                 place, in the input's memory    return_indices
-                order, batch on threads)
+                order)
 ==============  ==============================  ==========================================
 
 Memory layouts (:mod:`.layout`): the convolution returns its output in the
