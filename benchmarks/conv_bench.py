@@ -38,7 +38,8 @@ shared machine hits both: in one process the two disturb each other
 (OpenBLAS's and PyTorch's OpenMP threads keep spinning for a while after
 their work; PyTorch's seed-convnet step took four times its time alone).
 ``--in-process`` interleaves them in this process instead. Each epoch (a
-plain minidl loop, PyTorch's, minidl's ``fit``) runs in a fresh process. Medians with their ranges are
+plain minidl loop, PyTorch's, minidl's ``fit``) runs in a fresh process, two
+rounds, the second in reverse order; the table shows the means. Medians with their ranges are
 printed and a row is appended to benchmarks/RESULTS.md; its notes say which
 way it was made. Without PyTorch the comparison columns say so and minidl is
 measured alone.
@@ -310,17 +311,20 @@ def epoch_child(kind: str) -> None:
     print(json.dumps({"seconds": EPOCHS[kind](x, t), "source": source}))
 
 
-def epoch_times(kinds: list) -> tuple:
-    """({kind: seconds of one epoch}, the data's name), each kind in a fresh process of its own:
-    after PyTorch in the same process minidl's fit took 24 s where it takes 19.5 alone."""
-    times, source = {}, ""
+def epoch_times(kinds: list, rounds: int = 2) -> tuple:
+    """({kind: mean seconds of one epoch}, the data's name), each epoch in a fresh process of its own
+    (after PyTorch in the same process minidl's fit took 24 s where it takes 19.5 alone), the order
+    reversed every other round so that a slow phase of the machine hits every kind alike."""
+    times, source = {kind: [] for kind in kinds}, ""
     flags = ["--default-allocator"] if "--default-allocator" in sys.argv else []
-    for kind in kinds:
-        out = subprocess.run([sys.executable, __file__, "--epoch-child", kind, *flags],
-                             capture_output=True, text=True, check=True)
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        times[kind], source = result["seconds"], result["source"]
-    return times, source
+    for r in range(rounds):
+        for kind in (kinds if r % 2 == 0 else kinds[::-1]):
+            out = subprocess.run([sys.executable, __file__, "--epoch-child", kind, *flags],
+                                 capture_output=True, text=True, check=True)
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            times[kind].append(result["seconds"])
+            source = result["source"]
+    return {kind: sum(v) / len(v) for kind, v in times.items()}, source
 
 
 # ------------------------------------------------------------------ ResNet-18, depthwise, 1x1
@@ -567,7 +571,7 @@ def main() -> None:
     print_table(header, rows)
     figures_made = ("timings interleaved in one process" if args.in_process else
                     "each timing's frameworks in fresh processes of their own, alternating (3 rounds); "
-                    "each epoch in a fresh process")
+                    "each epoch in a fresh process, 2 rounds in alternating order, means")
     append_results(
         "conv_bench: seed convnet, ResNet-18, depthwise and 1x1 convolutions, minidl vs PyTorch CPU",
         header, rows, notes=f"{n_threads} threads for both"
