@@ -294,13 +294,13 @@ class Conv2d(Function):
         want_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
         if self.batch_last:  # gy (N, O, OH, OW) -> (g, O/g, L*N): free when gy lies as (O, OH, OW, N)
             G = xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(g, o // g, -1)
-            gb = _channel_sums(xp, G.reshape(o, -1)) if want_b else None
+            gb = _channel_sums(xp, G.reshape(o, G.shape[2])) if want_b else None
             gw = matmul(G, self.cols.transpose(0, 2, 1)).reshape(self.w.shape) if want_w else None
             gx = self._gx(matmul(self.w.reshape(g, o // g, -1).transpose(0, 2, 1), G), self.x_shape) if want_x else None
             return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
         # gy (N, O, OH, OW) -> (g, O/g, N, L): free when gy lies as (O, N, OH, OW)
         grad = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(g, o // g, n, gy.shape[2] * gy.shape[3])
-        gb = _channel_sums(xp, grad.reshape(o, -1)) if want_b else None
+        gb = _channel_sums(xp, grad.reshape(o, n * grad.shape[3])) if want_b else None
         w_mat = self.w.reshape(g, o // g, -1)  # (g, O/g, C/g*kh*kw)
         if self.chunk is None:
             G = grad.reshape(g, o // g, grad.shape[2] * grad.shape[3])  # (g, O/g, N*L)
