@@ -201,15 +201,7 @@ def cpu_seconds(fns: dict, repeat: int, warmup: int = 1) -> dict:
     time the machine's other work takes the core away, so on a shared, busy
     machine it says how much work each contestant does.
     """
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    seconds = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
-            start = time.thread_time()
-            fn()
-            seconds[name].append(time.thread_time() - start)
+    seconds = interleaved(fns, repeat=repeat, warmup=warmup, clock=time.thread_time)
     return {name: statistics.median(s) for name, s in seconds.items()}
 
 

@@ -26,7 +26,6 @@ Writes OUT/bench.md (the table) and appends it to benchmarks/RESULTS.md with
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time

@@ -585,18 +585,6 @@ POINTWISE_CASES = [  # (x shape, w shape, options): all go to fast/pointwise.py
 ]
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("wants", WANTS, ids=[str(w) for w in WANTS])
-@pytest.mark.parametrize("x_shape, w_shape, options", POINTWISE_CASES, ids=[str(c[2]) for c in POINTWISE_CASES])
-def test_pointwise_fast_equals_reference(device, x_shape, w_shape, options, wants, dtype):
-    rng = np.random.default_rng(13)
-    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
-    fast.set_enabled(True)
-    probe = F.conv2d(*[mdl.tensor(a, requires_grad=True) for a in arrays], **options)
-    assert type(probe.creator).__name__ == "PointwiseConv2d"
-    assert_same_with_and_without_bias(options, arrays, device, wants, dtype)
-
-
 def assert_same_with_and_without_bias(options, arrays, device, wants, dtype):
     """conv2d(x, w, b, **options) on both paths, then without the bias (the Function gets two inputs)."""
     assert_same_with(run_both_with(lambda x, w, b: F.conv2d(x, w, b, **options), arrays, device, wants, dtype), dtype)
@@ -645,13 +633,22 @@ DEPTHWISE_CASES = [
 ]
 
 
+# (the path's Function, x shape, w shape, options): the 1x1 and the depthwise fast paths
+MOBILE_CASES = ([("PointwiseConv2d",) + case for case in POINTWISE_CASES]
+                + [("DepthwiseConv2d", x, w, dict(options, groups=x[1])) for x, w, options in DEPTHWISE_CASES])
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("wants", WANTS, ids=[str(w) for w in WANTS])
-@pytest.mark.parametrize("x_shape, w_shape, options", DEPTHWISE_CASES, ids=[str(c[2]) for c in DEPTHWISE_CASES])
-def test_depthwise_fast_equals_reference(device, x_shape, w_shape, options, wants, dtype):
-    rng = np.random.default_rng(15)
+@pytest.mark.parametrize("path, x_shape, w_shape, options", MOBILE_CASES,
+                         ids=[f"{c[0]}-{c[3]}" for c in MOBILE_CASES])
+def test_pointwise_and_depthwise_fast_equal_reference(device, path, x_shape, w_shape, options, wants, dtype):
+    rng = np.random.default_rng(13)
     arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
-    assert_same_with_and_without_bias(dict(options, groups=x_shape[1]), arrays, device, wants, dtype)
+    fast.set_enabled(True)
+    probe = F.conv2d(*[mdl.tensor(a, requires_grad=True) for a in arrays], **options)
+    assert type(probe.creator).__name__ == path
+    assert_same_with_and_without_bias(options, arrays, device, wants, dtype)
 
 
 @pytest.mark.parametrize("count", ["1", "2", "3"])
@@ -733,3 +730,4 @@ def test_taps_that_read_only_padding_are_cut_with_the_same_results(x_shape, w_sh
             assert type(y.creator).__name__ == "PointwiseConv2d"  # one matrix product now
     y.sum().backward()
     assert np.all(w.grad[:, :, ~live] == 0)  # the taps cut get exactly 0
+    assert mdl.gradcheck(lambda a, b, c: F.conv2d(a, b, c, **options), arrays)  # float64, through the cut

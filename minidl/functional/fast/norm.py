@@ -65,7 +65,7 @@ class BatchNormEval(Function):
         self.a, self.mu = a, mu.reshape(shape)
         y = numpy.empty_like(x)
         axis = outer_axis(x)  # each thread a block of memory (fast/threads.py)
-        if axis == 0:
+        if axis == 0:  # a and c are (1, C, ...): as wide as the batch, so that rows_of can slice them too
             a, c = numpy.broadcast_to(a, (len(x),) + a.shape[1:]), numpy.broadcast_to(c, (len(x),) + c.shape[1:])
 
         def part(rows):

@@ -187,8 +187,13 @@ def matmul(a: Any, b: Any) -> Any:
     batch_shape = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     if int(numpy.prod(batch_shape, dtype=numpy.int64)) * m * n * k < MIN_PRODUCT:
         return a @ b
-    split = max((n, "columns"), (m, "rows"), (k // 16, "sum"))[1]  # K only when M and N are small
-    length = {"columns": n, "rows": m, "sum": k}[split]
+    # Split the longer side of the output; split the summed axis K only when it is over 16 times
+    # longer than both (a weight gradient): then each thread's partial product is still a large
+    # one, and adding the partials up costs little next to it.
+    if 16 * max(m, n) >= k:
+        split, length = ("rows", m) if m > n else ("columns", n)
+    else:
+        split, length = "sum", k
     if _threads_for(length, numpy, MIN_BLOCK) <= 1:
         return a @ b
     if split == "sum":
