@@ -114,8 +114,12 @@ class MaxPool2d(Function):
         gm = self._memory_order(gy)  # (A, B, OH, OW)
         a, b = gm.shape[:2]
         h, w = self.x_shape[2:]
-        covered = (oh * kh, ow * kw) == (h, w)  # the windows tile the whole image: every pixel is written below
-        gx = (xp.empty if covered else xp.zeros)((a, b, h, w), dtype=gy.dtype)
+        # Where the windows tile the whole image, part() writes every pixel and no zeros are needed;
+        # else the rows and columns no window reaches must read 0.
+        if (oh * kh, ow * kw) == (h, w):
+            gx = xp.empty((a, b, h, w), dtype=gy.dtype)
+        else:
+            gx = xp.zeros((a, b, h, w), dtype=gy.dtype)
 
         def part(rows):
             g = xp.ascontiguousarray(gm[rows]).reshape(-1, ow)  # (.*B*OH, OW)
