@@ -390,6 +390,82 @@ def test_the_pool_is_made_again_in_a_forked_child(monkeypatch):
     assert child.exitcode == 0
 
 
+def _crew_threads():
+    return [worker.thread for worker in threads._crew.workers]
+
+
+def _wait_until_gone(thread_list):
+    import time
+
+    deadline = time.time() + 10
+    while any(t.is_alive() for t in thread_list) and time.time() < deadline:
+        time.sleep(0.01)
+    return not any(t.is_alive() for t in thread_list)
+
+
+def test_a_second_thread_splitting_meanwhile_runs_its_rows_alone(monkeypatch):
+    import threading
+
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "2")
+    inside, release, seen = threading.Event(), threading.Event(), {}
+
+    def slow_part(rows):  # holds the split out until the other thread has split
+        inside.set()
+        assert release.wait(10)
+        return rows
+
+    def other_thread():
+        inside.wait(10)
+        seen["parts"] = threads.over_rows(lambda rows: (rows, threading.get_ident()), 6, np, min_rows=1)
+        release.set()
+
+    helper = threading.Thread(target=other_thread)
+    helper.start()
+    assert threads.over_rows(slow_part, 4, np, min_rows=1) == [slice(0, 2), slice(2, 4)]
+    helper.join(10)
+    assert seen["parts"] == [(slice(0, 6), helper.ident)]  # all of it, in its own thread: no wait, no mix-up
+
+
+def test_after_ctrl_c_the_workers_are_not_reused_and_the_next_split_is_right(monkeypatch):
+    import time
+
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "2")
+    threads.over_rows(lambda rows: None, 2, np, min_rows=1)
+    old = _crew_threads()
+    finished = []
+
+    def part(rows):
+        if rows.start == 0:
+            raise KeyboardInterrupt  # as Ctrl-C arrives in the calling thread
+        time.sleep(0.2)  # the worker is still writing when the caller gives up
+        finished.append(rows.start)
+
+    with pytest.raises(KeyboardInterrupt):
+        threads.over_rows(part, 2, np, min_rows=1)
+    assert threads.over_rows(lambda rows: (rows.start, rows.stop), 4, np, min_rows=1) == [(0, 2), (2, 4)]
+    assert _crew_threads() != old  # a new crew
+    assert _wait_until_gone(old) and finished == [1]  # the abandoned worker finished its part, then left
+
+
+def test_a_new_thread_count_lets_the_old_workers_go_and_parts_are_not_kept(monkeypatch):
+    import gc
+    import weakref
+
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "3")
+    big = np.ones(10)
+    ref = weakref.ref(big)
+    threads.over_rows(lambda rows, big=big: big[rows].sum(), 3, np, min_rows=1)
+    old = _crew_threads()
+    assert len(old) == 2 and all(t.is_alive() for t in old)
+    del big
+    gc.collect()
+    assert ref() is None  # no worker holds on to the last part's arrays
+    monkeypatch.setenv("MINIDL_NUM_THREADS", "2")
+    threads.over_rows(lambda rows: None, 2, np, min_rows=1)
+    assert len(_crew_threads()) == 1
+    assert _wait_until_gone(old)  # the three-thread crew's workers exited
+
+
 @pytest.mark.parametrize("shapes, transposed, split", [
     (((6, 5), (5, 300)), False, True),          # by columns
     (((300, 5), (5, 6)), True, True),           # by rows, a transposed operand
