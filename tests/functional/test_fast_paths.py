@@ -771,6 +771,35 @@ def test_depthwise_and_pointwise_outputs_lie_channels_outer():
     assert x.grad.shape == x.shape and not channels_outer(x.grad)  # x's gradient in x's order
 
 
+# ---- the bias inside the product (fast/conv.py: a row of ones under the columns)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("wants", WANTS, ids=[str(w) for w in WANTS])
+@pytest.mark.parametrize("batch", [2, 7], ids=["channels-outer", "batch-inner"])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_with_the_bias_in_the_product_equals_reference(device, batch, groups, wants, dtype):
+    """One group and a bias: y = [W | b] @ [cols; 1], and dL/db is the weight product's last column;
+    every subset of gradients, both memory layouts (7 samples > 5 output columns: batch innermost)."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((batch, 4, 7, 7)), rng.standard_normal((6, 4 // groups, 3, 3)),
+              rng.standard_normal(6)]
+    options = dict(stride=(1, 2), padding=(1, 0), groups=groups)  # 7x3 outputs
+    fast.set_enabled(True)  # conftest puts the setting back after each test
+    probe = F.conv2d(*[mdl.tensor(a, requires_grad=True, device=device) for a in arrays], **options).creator
+    assert probe.fold == (groups == 1) and probe.batch_last == (batch == 7)
+    no_bias = F.conv2d(*[mdl.tensor(a, requires_grad=True, device=device) for a in arrays[:2]], **options)
+    assert not no_bias.creator.fold  # nothing to fold
+    assert_same_with_and_without_bias(options, arrays, device, wants, dtype)
+
+
+def test_conv2d_with_the_bias_in_the_product_passes_gradcheck():
+    rng = np.random.default_rng(6)
+    inputs = [mdl.tensor(rng.standard_normal(shape), requires_grad=True)
+              for shape in [(6, 2, 5, 5), (3, 2, 3, 3), (3,)]]
+    fast.set_enabled(True)
+    assert F.conv2d(*inputs, padding=1).creator.fold
+    assert mdl.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1), inputs)
+
+
 # ---- kernel taps that read only padding (fast/conv.py live_taps)
 LIVE_TAP_CASES = [  # (x shape, w shape, options, the kernel left: (kh, kw))
     ((4, 3, 1, 1), (5, 3, 3, 3), dict(padding=1), (1, 1)),                # ResNet-18's last stage at CIFAR size

@@ -39,6 +39,20 @@ changes that matter for speed:
   back. Measured on ResNet-18's forward at 224x224 (batch 16, 2 cores):
   0.75 s with whole column matrices, 0.58 s with 8 MB chunks.
 
+* **The bias inside the product.** With one group and a bias, the columns
+  get one more row, all ones, and W one more column, the bias
+  (CS231n's bias trick)::
+
+      [W | b] @ [cols; 1] = W @ cols + b        (O, K+1) @ (K+1, N*L)
+
+  so the bias costs no pass of its own over the output, and in backward
+  the same product that gives dL/dW gives dL/db as its last column
+  (G @ [cols; 1]^T = [G @ cols^T | G summed over its columns]), instead of
+  another pass over gy. Measured on the seed convnet's first layer
+  (1 -> 32 channels, K = 9, batch 128), forward 0.46 -> 0.33 ms, backward
+  (dL/dW, dL/db) 1.75 -> 1.55 ms; in a training step, where the output is
+  no longer in cache when the bias would be added, more.
+
 * **Every core.** im2col's copy and col2im's adds take a block of channels
   per thread, the products are split by :func:`.threads.matmul`, and where
   chunks are not kept each thread builds and multiplies chunks of its own
@@ -127,7 +141,7 @@ def live_taps(x_shape, kernel, stride, padding, dilation):
 
 
 # ------------------------------------------------------------ im2col and col2im, six axes
-def im2col_6d(x, kernel, stride, padding, dilation, out_hw, batch_last: bool = False):
+def im2col_6d(x, kernel, stride, padding, dilation, out_hw, batch_last: bool = False, out=None):
     """x (N, C, H, W) -> cols (C, kh, kw, N, OH, OW), a contiguous copy; with ``batch_last``
     (C, kh, kw, OH, OW, N).
 
@@ -139,7 +153,7 @@ def im2col_6d(x, kernel, stride, padding, dilation, out_hw, batch_last: bool = F
     With ``batch_last`` the input is first laid out as (C, H, W, N) (free when
     it lies so already): then every row of the copy is a run of OW*N values
     in memory (stride 1) where it is OW values otherwise, and NumPy's copy is
-    fastest on long runs.
+    fastest on long runs. ``out``: a contiguous array of that shape to write into.
     """
     xp = get_array_module(x)
     xpad = pad_like(x, padding, order=BATCH_INNER if batch_last else None)
@@ -150,7 +164,7 @@ def im2col_6d(x, kernel, stride, padding, dilation, out_hw, batch_last: bool = F
     if batch_last:  # the batch axis after the output pixels
         shape, strides = shape[:3] + shape[4:] + shape[3:4], strides[:3] + strides[4:] + strides[3:4]
     patches = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
-    cols = xp.empty(shape, dtype=x.dtype)  # (C, kh, kw, N, OH, OW) or (C, kh, kw, OH, OW, N)
+    cols = xp.empty(shape, dtype=x.dtype) if out is None else out  # (C, kh, kw, N, OH, OW) or (C, kh, kw, OH, OW, N)
 
     lead = 0 if c > 1 else 1  # each thread a block of channels (fast/threads.py), or of kernel rows
 
@@ -240,14 +254,19 @@ class Conv2d(Function):
         # The batch after the pixels when the batch goes whole and is longer than an image row
         # (the module docstring says why).
         self.batch_last = self.chunk is None and n > ow
+        # The bias as W's last column, a row of ones under the columns (the module docstring).
+        self.fold = b is not None and g == 1 and self.chunk is None
+        if self.fold:
+            w_mat = xp.concatenate([w_mat, b.reshape(1, o, 1).astype(w_mat.dtype, copy=False)], axis=2)  # (1, O, K+1)
         if self.batch_last:
-            self.cols = self._cols(x)  # (g, C/g*kh*kw, L*N), kept for backward
+            self.cols = self._cols(x, self.fold)  # (g, C/g*kh*kw (+1), L*N), kept for backward
             y = matmul(w_mat, self.cols).reshape(o, oh, ow, n)  # (O, OH, OW, N)
-            _add_bias(xp, y, b)
+            _add_bias(xp, y, None if self.fold else b)
             return y.transpose(3, 0, 1, 2)  # (N, O, OH, OW), a view
         if self.chunk is None:
-            self.cols = self._cols(x)  # (g, C/g*kh*kw, N*L), kept for backward
+            self.cols = self._cols(x, self.fold)  # (g, C/g*kh*kw (+1), N*L), kept for backward
             y = matmul(w_mat, self.cols)  # (g, O/g, N*L)
+            b = None if self.fold else b
         else:  # over budget: a few samples at a time; keep x, not the columns
             self.x = x
             y = xp.empty((g, o // g, n, oh * ow), dtype=x.dtype)
@@ -275,11 +294,19 @@ class Conv2d(Function):
         """Whether backward will need the columns (the weights want a gradient)."""
         return is_grad_enabled() and self.needs_input_grad[1]
 
-    def _cols(self, x):
-        """The column matrix of x, grouped: (g, C/g*kh*kw, n*L), its columns (n, OH, OW) or (OH, OW, n)."""
-        cols = im2col_6d(x, self.kernel, self.stride, self.padding, self.dilation, self.out_hw, self.batch_last)
+    def _cols(self, x, ones_row: bool = False):
+        """The column matrix of x, grouped: (g, C/g*kh*kw, n*L), its columns (n, OH, OW) or (OH, OW, n);
+        with ``ones_row`` (one group), (1, C*kh*kw + 1, n*L), the last row all ones."""
+        args = (self.kernel, self.stride, self.padding, self.dilation, self.out_hw, self.batch_last)
         rows = x.shape[1] // self.groups * self.kernel[0] * self.kernel[1]  # C/g*kh*kw (not -1: N may be 0)
-        return cols.reshape(self.groups, rows, x.shape[0] * self.out_hw[0] * self.out_hw[1])
+        columns = x.shape[0] * self.out_hw[0] * self.out_hw[1]
+        if not ones_row:
+            return im2col_6d(x, *args).reshape(self.groups, rows, columns)
+        cols = get_array_module(x).empty((rows + 1, columns), dtype=x.dtype)
+        pixels = self.out_hw + (x.shape[0],) if self.batch_last else (x.shape[0],) + self.out_hw
+        im2col_6d(x, *args, out=cols[:rows].reshape((x.shape[1],) + self.kernel + pixels))  # a view: written in place
+        cols[rows] = 1
+        return cols.reshape(1, rows + 1, columns)
 
     def differentiable_backward(self, gy):  # create_graph=True: the reference's products, as Tensor ops
         from ..conv import conv2d_differentiable_backward  # (here, not on top: conv.py imports this file)
@@ -294,19 +321,18 @@ class Conv2d(Function):
         want_b = len(self.needs_input_grad) == 3 and self.needs_input_grad[2]
         if self.batch_last:  # gy (N, O, OH, OW) -> (g, O/g, L*N): free when gy lies as (O, OH, OW, N)
             G = xp.ascontiguousarray(gy.transpose(1, 2, 3, 0)).reshape(g, o // g, -1)
-            gb = _channel_sums(xp, G.reshape(o, G.shape[2])) if want_b else None
-            gw = matmul(G, self.cols.transpose(0, 2, 1)).reshape(self.w.shape) if want_w else None
+            gw, gb = self._gw_gb(xp, G, want_w, want_b)
             gx = self._gx(matmul(self.w.reshape(g, o // g, -1).transpose(0, 2, 1), G), self.x_shape) if want_x else None
             return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
         # gy (N, O, OH, OW) -> (g, O/g, N, L): free when gy lies as (O, N, OH, OW)
         grad = xp.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(g, o // g, n, gy.shape[2] * gy.shape[3])
-        gb = _channel_sums(xp, grad.reshape(o, n * grad.shape[3])) if want_b else None
         w_mat = self.w.reshape(g, o // g, -1)  # (g, O/g, C/g*kh*kw)
         if self.chunk is None:
             G = grad.reshape(g, o // g, grad.shape[2] * grad.shape[3])  # (g, O/g, N*L)
-            gw = matmul(G, self.cols.transpose(0, 2, 1)) if want_w else None
+            gw, gb = self._gw_gb(xp, G, want_w, want_b)
             gx = self._gx(matmul(w_mat.transpose(0, 2, 1), G), self.x_shape) if want_x else None
         else:
+            gb = _channel_sums(xp, grad.reshape(o, n * grad.shape[3])) if want_b else None
             gw = xp.zeros(w_mat.shape, dtype=gy.dtype) if want_w else None
             gx = xp.empty(self.x_shape, dtype=gy.dtype) if want_x else None
             for start in range(0, n, self.chunk):
@@ -319,6 +345,16 @@ class Conv2d(Function):
         if gw is not None:
             gw = gw.reshape(self.w.shape)
         return (gx, gw) if len(self.needs_input_grad) == 2 else (gx, gw, gb)
+
+    def _gw_gb(self, xp, G, want_w: bool, want_b: bool):
+        """(dL/dW, dL/db) from G (g, O/g, columns) and the kept columns: one product gives both when
+        the columns carry the row of ones (the product's column for it is dL/db)."""
+        if self.fold and want_w:
+            gw_ones = matmul(G, self.cols.transpose(0, 2, 1))  # (1, O, K+1)
+            gb = xp.ascontiguousarray(gw_ones[0, :, -1]) if want_b else None
+            return gw_ones[:, :, :-1].reshape(self.w.shape), gb
+        gw = matmul(G, self.cols.transpose(0, 2, 1)).reshape(self.w.shape) if want_w else None
+        return gw, (_channel_sums(xp, G.reshape(G.shape[0] * G.shape[1], G.shape[2])) if want_b else None)
 
     def _gx(self, gcols, x_shape):
         """gcols (g, C/g*kh*kw, n*L) -> gx (n, C, H, W) by col2im."""
