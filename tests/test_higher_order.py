@@ -33,6 +33,20 @@ GATHER_INDEX = mdl.tensor(np.array([[0, 3], [1, 1], [2, 0]]))
 UNPOOL_INDEX = F.max_pool2d(mdl.tensor(a(1, 2, 4, 4)), 2, return_indices=True)[1]
 MASK = R.random((3, 4)) > 0.5
 
+
+def in_blocks(fn):
+    """fn with fast/conv_blocks.py's blocks one output row each: the blocked conv2d takes small inputs too."""
+    from minidl.functional.fast import conv_blocks
+
+    def run(*args):
+        previous, conv_blocks.BLOCK_BYTES = conv_blocks.BLOCK_BYTES, 1
+        try:
+            return fn(*args)
+        finally:
+            conv_blocks.BLOCK_BYTES = previous
+    return run
+
+
 # (name, Functions it covers, f, inputs): f is second-order checked on the inputs.
 CASES = [
     ("add sub neg", ["Add", "Sub", "Neg"], lambda x, y: (x + y) * (x - y) * -x, [a(3, 4), a(4)]),
@@ -103,6 +117,8 @@ CASES = [
      [a(2, 3, 5, 5), a(3, 1, 3, 3)]),
     ("conv2d depthwise, strided", ["DepthwiseConv2d"], lambda x, w, b: F.conv2d(x, w, b, stride=2, groups=3).tanh(),
      [a(2, 3, 5, 6), a(3, 1, 3, 2), a(3)]),
+    ("conv2d in blocks", ["BlockedConv2d"], in_blocks(lambda x, w, b: F.conv2d(x, w, b, padding=1).tanh()),
+     [a(5, 8, 3, 3), a(2, 8, 2, 2), a(2)]),  # 8 channels, a batch of 5 > 4 output columns: the rule holds
     ("conv2d 1x1", ["PointwiseConv2d"], lambda x, w, b: F.conv2d(x, w, b).tanh(), [a(2, 4, 3, 3), a(3, 4, 1, 1), a(3)]),
     ("conv2d 1x1 strided, groups", ["PointwiseConv2d"], lambda x, w: F.conv2d(x, w, stride=2, groups=2) ** 2,
      [a(2, 4, 5, 4), a(6, 2, 1, 1)]),

@@ -55,6 +55,7 @@ from . import fast
 from ._dtypes import check_same_dtype
 from ._windows import check_4d, conv_arguments, geometry, offset_slices, pad_array
 from .fast import conv as fast_conv
+from .fast import conv_blocks as fast_blocks
 from .fast import depthwise as fast_depthwise
 from .fast import pointwise as fast_pointwise
 
@@ -314,7 +315,8 @@ def conv2d(
     How it is computed: the module docstring. Which code runs: a fast
     path (:mod:`minidl.functional.fast.conv`, the same sums for the whole
     batch at once; :mod:`~minidl.functional.fast.depthwise` for one filter
-    per channel; :mod:`~minidl.functional.fast.pointwise` for 1x1 kernels)
+    per channel; :mod:`~minidl.functional.fast.pointwise` for 1x1 kernels;
+    :mod:`~minidl.functional.fast.conv_blocks` in training on small images)
     unless fast paths are off, then the reference below.
     """
     op = "conv2d"
@@ -326,11 +328,12 @@ def conv2d(
     check_channels(op, x, weight, bias, groups)
     kh, kw = weight.shape[2:]
     kernel, stride, padding, dilation = conv_arguments((kh, kw), stride, padding, dilation, op)
-    geometry(x.shape, kernel, stride, padding, dilation, op)
+    out_hw = geometry(x.shape, kernel, stride, padding, dilation, op)
     # The rule: the reference when fast paths are off; else the kernel is cut to the taps that
     # read real pixels (fast_conv.live_taps: small images), then one filter per channel goes to
     # the depthwise path, a 1x1 kernel without padding to the pointwise one (a matrix product,
-    # no im2col), everything else to the batched one.
+    # no im2col), training on small images with many channels to the blocked one (columns built
+    # in cache, a block of output rows at a time), everything else to the batched one.
     live = fast_conv.live_taps(x.shape, kernel, stride, padding, dilation) if fast.enabled() else None
     if live is not None:
         rows, columns, padding = live
@@ -341,6 +344,9 @@ def conv2d(
         op_class = fast_depthwise.DepthwiseConv2d
     elif fast_pointwise.applies(weight.shape, padding):
         op_class = fast_pointwise.PointwiseConv2d
+    elif fast_blocks.applies(x.data if isinstance(x, Tensor) else x, weight.shape, groups, out_hw,
+                             isinstance(weight, Tensor) and weight.requires_grad):
+        op_class = fast_blocks.BlockedConv2d
     else:
         op_class = fast_conv.Conv2d
     fn = op_class(stride, padding, dilation, groups)

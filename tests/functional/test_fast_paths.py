@@ -16,6 +16,7 @@ from minidl import backend
 from minidl.functional import fast
 from minidl.functional.fast import threads
 from minidl.functional.fast.conv import get_memory_budget, memory_budget
+from minidl.functional.fast.layout import batch_inner
 
 
 @pytest.fixture(autouse=True)
@@ -798,6 +799,76 @@ def test_conv2d_with_the_bias_in_the_product_passes_gradcheck():
     fast.set_enabled(True)
     assert F.conv2d(*inputs, padding=1).creator.fold
     assert mdl.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1), inputs)
+
+
+# ---- conv2d in blocks of output rows (fast/conv_blocks.py)
+BLOCK_CASES = [  # (x shape, w shape, options): all batch-inner (N > OW), 8 input channels or more
+    ((9, 8, 6, 6), (5, 8, 3, 3), dict(padding=1)),
+    ((9, 8, 7, 6), (4, 8, 3, 3), dict(stride=2, padding=(1, 0, 2, 1))),   # asymmetric padding, stride 2
+    ((8, 10, 7, 7), (3, 10, 3, 2), dict(dilation=2, stride=(1, 2))),     # dilated, non-square
+    ((10, 8, 5, 5), (6, 8, 5, 5), dict(padding=2)),                       # 5x5
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("wants", [w for w in WANTS if w[1]], ids=[str(w) for w in WANTS if w[1]])
+@pytest.mark.parametrize("x_shape, w_shape, options", BLOCK_CASES, ids=[str(c[2]) for c in BLOCK_CASES])
+@pytest.mark.parametrize("block_bytes", [1, 3000, 2**30], ids=["a-row-a-block", "uneven-blocks", "one-block"])
+@pytest.mark.parametrize("count", ["1", "3"])
+def test_blocked_conv2d_equals_reference(monkeypatch, x_shape, w_shape, options, wants, dtype, block_bytes, count):
+    from minidl.functional.fast import conv_blocks
+
+    monkeypatch.setenv("MINIDL_NUM_THREADS", count)
+    monkeypatch.setattr(threads, "MIN_SIZE", 0)
+    monkeypatch.setattr(conv_blocks, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(conv_blocks, "applies", lambda *args: True)  # the rule, whatever the block size
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])]
+    fast.set_enabled(True)
+    probe = F.conv2d(*[mdl.tensor(a, requires_grad=True) for a in arrays], **options)
+    assert type(probe.creator).__name__ == "BlockedConv2d" and batch_inner(probe.data)
+    assert_same_with_and_without_bias(options, arrays, "cpu", wants, dtype)
+
+
+def test_blocked_conv2d_is_taken_in_training_only_where_the_rule_says():
+    from minidl.functional.fast import conv_blocks
+
+    rng = np.random.default_rng(8)
+    tensor = lambda shape, grad=False: mdl.tensor(rng.standard_normal(shape).astype(np.float32),  # noqa: E731
+                                                  requires_grad=grad)
+    fast.set_enabled(True)
+    x, w = tensor((64, 16, 12, 12)), tensor((16, 16, 3, 3), True)  # columns 144*10*10*64*4 B = 3.7 MB
+    path = lambda y: type(y.creator).__name__  # noqa: E731
+    assert 144 * 100 * 64 * 4 > 2 * conv_blocks.BLOCK_BYTES
+    assert path(F.conv2d(x, w)) == "BlockedConv2d"
+    assert path(F.conv2d(x, tensor((16, 16, 3, 3)), tensor((16,), True))) == "Conv2d"  # frozen weights
+    with mdl.no_grad():
+        assert F.conv2d(x, w).creator is None  # inference: the batched path's cache-sized chunks
+    assert path(F.conv2d(x, tensor((16, 8, 3, 3), True), groups=2)) == "Conv2d"  # groups
+    assert path(F.conv2d(tensor((64, 4, 24, 24)), tensor((8, 4, 3, 3), True))) == "Conv2d"  # 4 channels
+    assert path(F.conv2d(tensor((8, 16, 12, 12)), w)) == "Conv2d"  # batch 8 < 10 output columns
+    assert path(F.conv2d(tensor((64, 16, 4, 4)), w)) == "Conv2d"  # columns of under two blocks
+
+
+def test_blocked_conv2d_passes_gradcheck_and_double_backward(monkeypatch):
+    from minidl.functional.fast import conv_blocks
+
+    monkeypatch.setattr(conv_blocks, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(conv_blocks, "applies", lambda *args: True)
+    rng = np.random.default_rng(9)
+    inputs = [mdl.tensor(rng.standard_normal(shape), requires_grad=True)
+              for shape in [(7, 8, 5, 5), (3, 8, 3, 3), (3,)]]
+    fast.set_enabled(True)
+    assert type(F.conv2d(*inputs, padding=1, stride=(1, 2)).creator).__name__ == "BlockedConv2d"
+    assert mdl.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=1, stride=(1, 2)), inputs)
+    grads = []
+    for on in (True, False):  # a gradient penalty: d/dw of |dL/dx|^2, through create_graph
+        fast.set_enabled(on)
+        x, w = mdl.tensor(inputs[0].data, requires_grad=True), mdl.tensor(inputs[1].data, requires_grad=True)
+        (gx,) = mdl.grad((F.conv2d(x, w, padding=1) ** 2).sum(), [x], create_graph=True)
+        (gx * gx).sum().backward()
+        grads.append(backend.to_numpy(w.grad))
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10, atol=1e-10)
 
 
 # ---- kernel taps that read only padding (fast/conv.py live_taps)

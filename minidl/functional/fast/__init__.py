@@ -10,8 +10,8 @@ function chooses it by a rule that is written in that function:
 ==============  ==============================  ==========================================
 op              fast path                       taken when
 ==============  ==============================  ==========================================
-conv2d          :mod:`.conv` (batch side by     fast paths are on (every input but
-                side, chunked by memory; by     depthwise and unpadded 1x1 ones);
+conv2d          :mod:`.conv` (batch side by     fast paths are on (every input the other
+                side, chunked by memory; by     conv2d rows below do not take);
                 cache when not kept; the        cache-sized chunks when the weights want no
                 batch innermost for small       gradient (inference); the batch innermost
                 images)                         when it goes whole and is longer than an
@@ -20,6 +20,10 @@ conv2d          :func:`.conv.live_taps` (the    fast paths are on and some taps 
                 kernel cut to the taps that     only ever read padding (small images: ResNet's
                 read real pixels; then one of   last stage at CIFAR size), before the other
                 the conv2d paths)               conv2d rules
+conv2d          :mod:`.conv_blocks` (the        fast paths are on, training (the weights want
+                columns a block of output       a gradient), a NumPy batch longer than an
+                rows at a time, in cache; not   output row, one group, at least 8 input
+                kept for backward)              channels, columns of more than two blocks
 conv2d          :mod:`.depthwise` (kh*kw        fast paths are on and groups = in_channels
                 shifted multiply-adds)          = out_channels (one filter per channel)
 conv2d          :mod:`.pointwise` (one matrix   fast paths are on, the kernel is 1x1, no
