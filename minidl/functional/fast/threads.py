@@ -48,9 +48,9 @@ outside the pool, spin through the next pool's work and slow it.
 How many threads: :func:`set_num_threads`, else ``MINIDL_NUM_THREADS``, else
 ``OMP_NUM_THREADS`` (as PyTorch reads it), else the cores this process may
 run on. Calls that touch fewer than :data:`MIN_SIZE` values run in the
-calling thread. With
-several processes on one machine (MPI ranks), set ``MINIDL_NUM_THREADS`` (or
-``OMP_NUM_THREADS``) so that their threads add up to the cores. Without
+calling thread. With several processes on one machine (MPI ranks), set
+``MINIDL_NUM_THREADS`` (or ``OMP_NUM_THREADS``) so that their threads add up
+to the cores. Without
 ``threadpoolctl`` installed the BLAS cannot be told to keep to one thread,
 so the default is then 1 (the calling thread alone, the BLAS on all cores). CuPy arrays always run in the
 calling thread: the GPU spreads the work already. A part that itself calls
