@@ -18,9 +18,10 @@ This path computes the same sums a block of output rows at a time::
         gx += col2im(W^T @ G[:, r], rows r)        input rows r*sh .. r*sh + (kh-1)*dh
 
 so each block's columns are written, multiplied and dropped while they are
-still in cache, and no column matrix is kept between forward and backward
-(the input is: the graph holds it anyway). Building the columns twice costs
-less than sending them through memory twice.
+still in cache, and no column matrix is kept between forward and backward,
+only the input (which the graph holds anyway; a padded copy of it when
+there is padding). Building the columns twice costs less than sending them
+through memory twice.
 
 Threads (:mod:`.threads`): in forward each thread takes whole blocks (their
 outputs do not overlap). In backward the blocks' input rows overlap (kh - 1
