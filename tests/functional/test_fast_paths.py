@@ -545,12 +545,39 @@ WINDOWED_CASES = [  # (shape, kwargs): windows that do not tile the input
 ]
 
 
+@pytest.mark.parametrize("pieces", [False, True], ids=["whole", "a-row-a-piece"])
 @pytest.mark.parametrize("count", ["1", "3"])
 @pytest.mark.parametrize("shape, options", WINDOWED_CASES, ids=[str(c[1]) for c in WINDOWED_CASES])
-def test_windowed_max_pool_equals_the_reference(device, monkeypatch, count, shape, options):
+def test_windowed_max_pool_equals_the_reference(device, monkeypatch, count, shape, options, pieces):
+    from minidl.functional.fast import pool as fast_pool
+
     monkeypatch.setenv("MINIDL_NUM_THREADS", count)
+    if pieces:  # every input goes in pieces, of one row (one sample of a plain batch) each
+        monkeypatch.setattr(fast_pool, "PIECES_FROM", 0)
+        monkeypatch.setattr(fast_pool, "BLOCK_BYTES", 1)
     x = np.random.default_rng(11).integers(0, 4, shape).astype(np.float64)  # many ties
     assert_same(run_both(lambda t: F.max_pool2d(t, **options), [x], device), rtol=0, atol=0)
+    with mdl.no_grad():  # no arg-max kept: the forward alone
+        fast.set_enabled(True)
+        y = F.max_pool2d(mdl.tensor(x, device=device), **options)
+    with fast.disabled():
+        reference = F.max_pool2d(mdl.tensor(x, device=device), **options)
+    np.testing.assert_array_equal(backend.to_numpy(y.data), backend.to_numpy(reference.data))
+
+
+def test_windowed_max_pool_of_a_conv_output_in_pieces_equals_the_reference(monkeypatch):
+    """Pieces of channels of a batch-innermost conv output (the layout of training on small images)."""
+    from minidl.functional.fast import pool as fast_pool
+
+    monkeypatch.setattr(fast_pool, "PIECES_FROM", 0)
+    monkeypatch.setattr(fast_pool, "BLOCK_BYTES", 1)
+    rng = np.random.default_rng(13)
+    x, w = rng.standard_normal((9, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3))
+    fn = lambda t, k: F.max_pool2d(F.conv2d(t, k, padding=1), 3, stride=2, padding=1)  # noqa: E731
+    fast.set_enabled(True)
+    conv = F.conv2d(mdl.tensor(x), mdl.tensor(w, requires_grad=True), padding=1)
+    assert batch_inner(conv.data) and type(F.max_pool2d(conv, 3, 2, 1).creator).__name__ == "WindowedMaxPool2d"
+    assert_same(run_both(fn, [x, w], "cpu"))
 
 
 @pytest.mark.parametrize("affine", [True, False])
