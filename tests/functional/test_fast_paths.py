@@ -806,7 +806,7 @@ def test_depthwise_and_pointwise_outputs_lie_channels_outer():
 @pytest.mark.parametrize("groups", [1, 2])
 def test_conv2d_with_the_bias_in_the_product_equals_reference(device, batch, groups, wants, dtype):
     """One group and a bias: y = [W | b] @ [cols; 1], and dL/db is the weight product's last column;
-    every subset of gradients, both memory layouts (7 samples > 5 output columns: batch innermost)."""
+    every subset of gradients, both memory layouts (7 samples > 3 output columns: batch innermost)."""
     rng = np.random.default_rng(5)
     arrays = [rng.standard_normal((batch, 4, 7, 7)), rng.standard_normal((6, 4 // groups, 3, 3)),
               rng.standard_normal(6)]
