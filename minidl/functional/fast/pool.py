@@ -175,8 +175,10 @@ class WindowedMaxPool2d(Function):
         self.arg = new_image(xp, y.shape, xp.uint8, self.order) if self.track else None
 
         axis = self.axis = outer_axis(x)  # each thread a block of memory (fast/threads.py)
-        # ... a large input in pieces of about BLOCK_BYTES (see BLOCK_BYTES)
-        step = max(1, BLOCK_BYTES * x.shape[axis] // max(1, x.nbytes) if x.nbytes >= PIECES_FROM else x.shape[axis])
+        rows_in_all = x.shape[axis]
+        # ... a large input in pieces of about BLOCK_BYTES (see BLOCK_BYTES), a smaller one whole
+        whole = x.nbytes < PIECES_FROM
+        step = max(1, rows_in_all if whole else BLOCK_BYTES * rows_in_all // max(1, x.nbytes))
 
         def part(rows):
             for start in range(rows.start, rows.stop, step):
@@ -186,7 +188,7 @@ class WindowedMaxPool2d(Function):
                 _running_max(xp, candidates, self.track, rows_of(y, axis, piece),
                              rows_of(self.arg, axis, piece) if self.track else None)
 
-        over_rows(part, x.shape[axis], xp, size=x.size)
+        over_rows(part, rows_in_all, xp, size=x.size)
         return y
 
     def backward(self, gy):
