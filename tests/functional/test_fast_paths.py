@@ -819,6 +819,18 @@ def test_conv2d_with_the_bias_in_the_product_equals_reference(device, batch, gro
     assert_same_with_and_without_bias(options, arrays, device, wants, dtype)
 
 
+@pytest.mark.parametrize("batch", [2, 7], ids=["channels-outer", "batch-inner"])
+@pytest.mark.parametrize("options", [dict(), dict(stride=2, padding=(1, 0, 2, 1)), dict(dilation=2, padding=1)],
+                         ids=["plain", "stride, asymmetric padding", "dilation"])
+def test_conv2d_with_the_bias_in_the_product_passes_gradcheck_on_every_option(options, batch):
+    rng = np.random.default_rng(14)
+    inputs = [mdl.tensor(rng.standard_normal(shape), requires_grad=True)
+              for shape in [(batch, 2, 6, 6), (3, 2, 3, 3), (3,)]]
+    fast.set_enabled(True)
+    assert F.conv2d(*inputs, **options).creator.fold
+    assert mdl.gradcheck(lambda x, w, b: F.conv2d(x, w, b, **options), inputs)
+
+
 def test_conv2d_with_the_bias_in_the_product_passes_gradcheck():
     rng = np.random.default_rng(6)
     inputs = [mdl.tensor(rng.standard_normal(shape), requires_grad=True)
@@ -855,6 +867,23 @@ def test_blocked_conv2d_equals_reference(monkeypatch, x_shape, w_shape, options,
     probe = F.conv2d(*[mdl.tensor(a, requires_grad=True) for a in arrays], **options)
     assert type(probe.creator).__name__ == "BlockedConv2d" and batch_inner(probe.data)
     assert_same_with_and_without_bias(options, arrays, "cpu", wants, dtype)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("options", [c[2] for c in BLOCK_CASES], ids=[str(c[2]) for c in BLOCK_CASES])
+def test_blocked_conv2d_passes_gradcheck_on_every_option(monkeypatch, options, bias):
+    """Float64 gradients against central differences, blocks of one output row, on BLOCK_CASES' options."""
+    from minidl.functional.fast import conv_blocks
+
+    monkeypatch.setattr(conv_blocks, "BLOCK_BYTES", 1)
+    monkeypatch.setattr(conv_blocks, "applies", lambda *args: True)
+    rng = np.random.default_rng(10)
+    kernel = (5, 5) if options.get("padding") == 2 else (3, 2) if "dilation" in options else (3, 3)
+    shapes = [(3, 2, 6, 6), (2, 2) + kernel] + ([(2,)] if bias else [])
+    inputs = [mdl.tensor(rng.standard_normal(shape), requires_grad=True) for shape in shapes]
+    fast.set_enabled(True)
+    assert type(F.conv2d(*inputs, **options).creator).__name__ == "BlockedConv2d"
+    assert mdl.gradcheck(lambda *a: F.conv2d(*a, **options), inputs)
 
 
 def test_blocked_conv2d_is_taken_in_training_only_where_the_rule_says():

@@ -145,15 +145,30 @@ def live_taps(x_shape, kernel, stride, padding, dilation):
 
 
 # ------------------------------------------------------------ im2col and col2im, six axes
+def window_view(xpad, kernel, stride, dilation, out_hw, batch_last: bool = False):
+    """xpad (N, C, Hp, Wp), padded -> the view (C, kh, kw, N, OH, OW) of its windows, no copy;
+    with ``batch_last`` (C, kh, kw, OH, OW, N).
+
+    ``view[c, i, j, n, oh, ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]``: ``as_strided`` only says
+    how many bytes to step along each of the six axes.
+    """
+    n, c = xpad.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    s_n, s_c, s_h, s_w = xpad.strides  # bytes to step along each axis
+    shape, strides = (c, kh, kw, n, oh, ow), (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw)
+    if batch_last:  # the batch axis after the output pixels
+        shape, strides = shape[:3] + shape[4:] + shape[3:4], strides[:3] + strides[4:] + strides[3:4]
+    return get_array_module(xpad).lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
+
+
 def im2col_6d(x, kernel, stride, padding, dilation, out_hw, batch_last: bool = False, out=None):
     """x (N, C, H, W) -> cols (C, kh, kw, N, OH, OW), a contiguous copy; with ``batch_last``
     (C, kh, kw, OH, OW, N).
 
     ``cols[c, i, j, n, oh, ow] = xpad[n, c, oh*sh + i*dh, ow*sw + j*dw]``.
 
-    First a *view* with those six axes is made with ``as_strided`` (no copy:
-    it only says how many bytes to step along each axis), then one copy makes
-    it contiguous, so that it can be reshaped to the matrix (C*kh*kw, N*OH*OW).
+    First a *view* with those six axes is made (:func:`window_view`, no
+    copy), then one copy makes it contiguous, so that it can be reshaped to the matrix (C*kh*kw, N*OH*OW).
     With ``batch_last`` the input is first laid out as (C, H, W, N) (free when
     it lies so already): then every row of the copy is a run of OW*N values
     in memory (stride 1) where it is OW values otherwise, and NumPy's copy is
@@ -161,13 +176,8 @@ def im2col_6d(x, kernel, stride, padding, dilation, out_hw, batch_last: bool = F
     """
     xp = get_array_module(x)
     xpad = pad_like(x, padding, order=BATCH_INNER if batch_last else None)
-    n, c = xpad.shape[:2]
-    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
-    s_n, s_c, s_h, s_w = xpad.strides  # bytes to step along each axis
-    shape, strides = (c, kh, kw, n, oh, ow), (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw)
-    if batch_last:  # the batch axis after the output pixels
-        shape, strides = shape[:3] + shape[4:] + shape[3:4], strides[:3] + strides[4:] + strides[3:4]
-    patches = xp.lib.stride_tricks.as_strided(xpad, shape=shape, strides=strides)
+    patches = window_view(xpad, kernel, stride, dilation, out_hw, batch_last)
+    shape, c = patches.shape, patches.shape[0]
     cols = xp.empty(shape, dtype=x.dtype) if out is None else out  # (C, kh, kw, N, OH, OW) or (C, kh, kw, OH, OW, N)
 
     lead = 0 if c > 1 else 1  # each thread a block of channels (fast/threads.py), or of kernel rows
@@ -188,8 +198,8 @@ def col2im_6d(cols, x_shape, kernel, stride, padding, dilation, batch_last: bool
 
         gxpad[:, :, i*dh + sh*oh, j*dw + sw*ow] += cols[:, i, j, :, oh, ow]
 
-    so we loop over the kh*kw offsets and add whole slices: kh*kw vectorised
-    adds. Within one offset no input pixel is hit twice, so a plain ``+=`` is
+    so we loop over the kh*kw offsets and add whole slices (:func:`add_windows`): kh*kw
+    vectorised adds. Within one offset no input pixel is hit twice, so a plain ``+=`` is
     exact; across offsets the pixels overlap and the adds sum them up.
 
     Why not ``np.add.at(gxpad, index_arrays, cols)``, which handles repeated
@@ -202,22 +212,33 @@ def col2im_6d(cols, x_shape, kernel, stride, padding, dilation, batch_last: bool
     """
     xp = get_array_module(cols)
     n, c, h, w = x_shape
-    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     (pt, pb), (pl, pr) = padding
-    oh, ow = cols.shape[-3:-1] if batch_last else cols.shape[-2:]
     gxpad = new_image(xp, (n, c, h + pt + pb, w + pl + pr), cols.dtype, BATCH_INNER if batch_last else CHANNELS_OUTER)
 
     def part(channels):  # a block of channels on each thread (fast/threads.py)
-        for i in range(kh):
-            for j in range(kw):
-                rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
-                columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
-                offset = cols[channels, i, j]  # (C, N, OH, OW), or (C, OH, OW, N)
-                offset = offset.transpose(3, 0, 1, 2) if batch_last else offset.transpose(1, 0, 2, 3)
-                gxpad[:, channels, rows, columns] += offset
+        add_windows(gxpad[:, channels], cols[channels], stride, dilation, batch_last)
 
     over_rows(part, c, xp, min_rows=1, size=cols.size)
     return gxpad[:, :, pt : pt + h, pl : pl + w]
+
+
+def add_windows(gxpad, cols, stride, dilation, batch_last: bool = False, first_row: int = 0) -> None:
+    """gxpad (N, C, Hp, Wp) += cols (C, kh, kw, N, R, OW) (or (C, kh, kw, R, OW, N)) put back at
+    their windows: col2im's adds, for the R output rows from ``first_row`` on.
+
+    Kernel offset (i, j) of output row ``first_row + r`` reads input row
+    ``(first_row + r)*sh + i*dh``: one strided slice of gxpad per offset.
+    """
+    (sh, sw), (dh, dw) = stride, dilation
+    kh, kw = cols.shape[1:3]
+    rows_out, ow = cols.shape[-3:-1] if batch_last else cols.shape[-2:]
+    for i in range(kh):
+        for j in range(kw):
+            top = first_row * sh + i * dh
+            rows = slice(top, top + sh * (rows_out - 1) + 1, sh)
+            columns = slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
+            offset = cols[:, i, j]  # (C, N, R, OW), or (C, R, OW, N)
+            gxpad[:, :, rows, columns] += offset.transpose(3, 0, 1, 2) if batch_last else offset.transpose(1, 0, 2, 3)
 
 
 # ------------------------------------------------------------ the Function

@@ -59,7 +59,8 @@ import numpy
 from ...autograd import Function
 from ...grad_mode import is_grad_enabled
 from .._windows import geometry
-from .layout import BATCH_INNER, from_memory, pad_like
+from .conv import add_windows, window_view
+from .layout import BATCH_INNER, from_memory, new_image, pad_like
 from .threads import over_rows
 
 BLOCK_BYTES = 2**19  # columns per block: half a core's L2 cache (the block's outputs share it)
@@ -92,8 +93,11 @@ class BlockedConv2d(Function):
         o, _, kh, kw = w.shape
         self.kernel, self.x_shape, self.w = (kh, kw), x.shape, w
         self.out_hw = oh, ow = geometry(x.shape, self.kernel, self.stride, self.padding, self.dilation, "conv2d")
-        # x padded, its memory (C, Hp, Wp, N); kept for backward's columns (x itself when unpadded)
-        self.xpad = pad_like(x, self.padding, order=BATCH_INNER).transpose(BATCH_INNER)
+        # The windows of x padded (x itself when unpadded), (C, kh, kw, OH, OW, N): a view, kept for
+        # backward's columns
+        xpad = pad_like(x, self.padding, order=BATCH_INNER)
+        self.padded_shape = xpad.shape
+        self.patches = window_view(xpad, self.kernel, self.stride, self.dilation, self.out_hw, batch_last=True)
         self.blocks = _blocks(oh, c * kh * kw * ow * n * x.dtype.itemsize)
         w_mat = w.reshape(o, -1)  # (O, K)
         y = numpy.empty((o, oh, ow, n), dtype=x.dtype)
@@ -119,7 +123,7 @@ class BlockedConv2d(Function):
         G = numpy.ascontiguousarray(gy.transpose(BATCH_INNER)).reshape(o, -1)  # (O, OH*OW*N): free as gy lies
         w_mat = self.w.reshape(o, -1)  # (O, K)
         gw = numpy.empty((o, c * taps), dtype=gy.dtype) if want_w else None
-        gxpad = numpy.zeros(self.xpad.shape, dtype=gy.dtype) if want_x else None  # (C, Hp, Wp, N)
+        gxpad = new_image(numpy, self.padded_shape, gy.dtype, BATCH_INNER) if want_x else None  # zeros
 
         def part(channels):  # a block of input channels on each thread: its own pixels, its own rows of K
             k_rows = slice(channels.start * taps, channels.stop * taps)
@@ -128,8 +132,9 @@ class BlockedConv2d(Function):
                 g = G[:, self._columns(r)]  # (O, |r|*OW*N)
                 if want_w:
                     acc += g @ self._cols(channels, r).T
-                if want_x:
-                    self._col2im(gxpad[channels], w_mat[:, k_rows].T @ g, r)
+                if want_x:  # col2im of this block's rows: its columns' gradient added at their windows
+                    gcols = (w_mat[:, k_rows].T @ g).reshape(self.patches[channels, :, :, r].shape)
+                    add_windows(gxpad[:, channels], gcols, self.stride, self.dilation, True, first_row=r.start)
             if want_w:
                 gw[:, k_rows] = acc
 
@@ -138,7 +143,7 @@ class BlockedConv2d(Function):
         if want_x:
             (pt, _), (pl, _) = self.padding
             h, w = self.x_shape[2:]
-            gx = gxpad[:, pt : pt + h, pl : pl + w].transpose(from_memory(BATCH_INNER))  # (N, C, H, W) view
+            gx = gxpad[:, :, pt : pt + h, pl : pl + w]  # (N, C, H, W), a view
         gw = None if gw is None else gw.reshape(self.w.shape)
         if len(self.needs_input_grad) == 2:
             return gx, gw
@@ -155,28 +160,9 @@ class BlockedConv2d(Function):
         return slice(r.start * run, r.stop * run)
 
     def _cols(self, channels: slice, r: slice):
-        """im2col of the channels, output rows r: (|channels|*kh*kw, |r|*OW*N), a contiguous copy.
-
-        ``cols[c, i, j, oh, ow, n] = xpad[c, oh*sh + i*dh, ow*sw + j*dw, n]``, a strided view copied.
-        """
-        xpad = self.xpad[channels]  # (c, Hp, Wp, N)
-        (sh, sw), (dh, dw), ow = self.stride, self.dilation, self.out_hw[1]
-        s_c, s_h, s_w, s_n = xpad.strides
-        view = numpy.lib.stride_tricks.as_strided(
-            xpad[:, r.start * sh :], shape=(xpad.shape[0],) + self.kernel + (r.stop - r.start, ow, xpad.shape[3]),
-            strides=(s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw, s_n))
-        return numpy.ascontiguousarray(view).reshape(-1, (r.stop - r.start) * ow * xpad.shape[3])
-
-    def _col2im(self, gxpad, gcols, r: slice) -> None:
-        """Add block r's column gradients (|channels|*kh*kw, |r|*OW*N) into gxpad (c, Hp, Wp, N): each
-        kernel tap (i, j) is one strided slice of the input rows that block r reads."""
-        (kh, kw), (sh, sw), (dh, dw), ow = self.kernel, self.stride, self.dilation, self.out_hw[1]
-        rows = r.stop - r.start
-        g = gcols.reshape((gxpad.shape[0], kh, kw, rows, ow, gxpad.shape[3]))
-        for i in range(kh):
-            for j in range(kw):
-                top, left = r.start * sh + i * dh, j * dw
-                gxpad[:, top : top + sh * (rows - 1) + 1 : sh, left : left + sw * (ow - 1) + 1 : sw] += g[:, i, j]
+        """im2col of the channels, output rows r: (|channels|*kh*kw, |r|*OW*N), a contiguous copy."""
+        cols = numpy.ascontiguousarray(self.patches[channels, :, :, r])  # (c, kh, kw, |r|, OW, N)
+        return cols.reshape(-1, cols.shape[3] * cols.shape[4] * cols.shape[5])
 
 
 def _blocks(out_rows: int, bytes_per_row: int) -> List[slice]:
